@@ -1,0 +1,13 @@
+/**
+ * @file cloudsched.h
+ * @brief Umbrella header: includes every public libcloudsched header.
+ *
+ * Thread-safety: see common.h. Distinct handles are independent; one handle
+ * is used by one thread at a time.
+ */
+#ifndef CLOUDSCHED_CLOUDSCHED_H
+#define CLOUDSCHED_CLOUDSCHED_H
+
+#include "cloudsched/common.h"
+
+#endif /* CLOUDSCHED_CLOUDSCHED_H */
