@@ -9,5 +9,7 @@
 #define CLOUDSCHED_CLOUDSCHED_H
 
 #include "cloudsched/common.h"
+#include "cloudsched/pool.h"
+#include "cloudsched/task.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
