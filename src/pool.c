@@ -1513,3 +1513,18 @@ cs_status cs_pool_check(const cs_pool *pool)
     }
     return CS_OK;
 }
+
+bool cs__pool_reserve_allocations(cs_pool *pool, size_t n)
+{
+    size_t need;
+    if (!cs__add_size(pool->num_allocs, n, &need))
+        return false;
+    if (need > pool->aslot_cap) {
+        size_t cap = pool->aslot_cap ? pool->aslot_cap : 16;
+        while (cap < need)
+            cap *= 2;
+        if (!grow_aslots(pool, cap))
+            return false;
+    }
+    return cs__idmap_reserve(&pool->a, &pool->alloc_map, n);
+}

@@ -105,4 +105,8 @@ typedef bool (*cs_pool_visit_fn)(void *ctx, uint32_t slot);
 void cs__pool_visit_fitting(const cs_pool *pool, uint32_t partition,
                             const int64_t *demand, cs_pool_visit_fn fn, void *ctx);
 
+/* Make room for n more allocations, so that the next n cs_pool_allocate
+ * calls cannot fail for lack of memory. False (nothing changed) on failure. */
+bool cs__pool_reserve_allocations(cs_pool *pool, size_t n);
+
 #endif
