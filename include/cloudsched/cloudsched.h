@@ -11,5 +11,7 @@
 #include "cloudsched/common.h"
 #include "cloudsched/pool.h"
 #include "cloudsched/task.h"
+#include "cloudsched/fair.h"
+#include "cloudsched/queue.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
