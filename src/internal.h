@@ -22,6 +22,9 @@
 #define CS_UNLIKELY(x) (x)
 #endif
 
+/* INFINITY is a float; this is the double, for comparisons without promotion. */
+#define CS__INF ((double)INFINITY)
+
 /* ---- allocation ------------------------------------------------------ */
 
 /* Copy `user` into `dst`, or the C library's functions when user is NULL.

@@ -54,10 +54,18 @@ typedef struct resv {
     double t0, t1;
 } resv;
 
+/* A change of a node's projected free capacity at time t: sign * k
+ * replicas of a task's demand. */
+typedef struct tl_event {
+    double t;
+    uint32_t task, k;
+    int32_t sign;
+} tl_event;
+
 /* A running task's expected release of k replicas on node `slot`. */
 typedef struct release {
     uint32_t slot, task, k;
-    double t;
+    double t, start; /* start: the run it belongs to (stale if the task restarted) */
 } release;
 
 struct cs_sched {
@@ -100,8 +108,15 @@ struct cs_sched {
     bool releases_built;
     double *times;      /* candidate reservation times */
     size_t times_cap;
+    tl_event *tl_ev;    /* one node's timeline events */
+    size_t tl_ev_cap;
+    double *seg_t;      /* arena of node timelines (see timeline()) */
+    int64_t *seg_v;
+    size_t seg_cap, seg_used;
+    uint32_t tl_gen;    /* a node's cached timeline is valid iff tl_valid == tl_gen */
+    uint32_t *tl_valid, *tl_off, *tl_len; /* per node slot */
     uint64_t *victims;
-    size_t victim_cap;
+    size_t victim_cap, victim_half;
 };
 
 static const cs_sched_options sched_options_defaults = {
@@ -177,7 +192,7 @@ static uint32_t replicas_in(const int64_t *v, const int64_t *d, size_t p, uint32
 /* Duration used for backfilling: the estimate, or +inf when unknown. */
 static double run_estimate(const task_rec *t)
 {
-    return t->estimate > 0.0 ? t->estimate : INFINITY;
+    return t->estimate > 0.0 ? t->estimate : CS__INF;
 }
 
 /* Expected end of a running task. One that outlived its estimate is given
@@ -187,7 +202,7 @@ static double expected_end(const task_rec *t, double now)
 {
     double est = run_estimate(t);
     if (!isfinite(est))
-        return INFINITY;
+        return CS__INF;
     double end = t->start + est;
     if (end > now)
         return end;
@@ -215,12 +230,21 @@ static void drf_vector(const cs_sched *s, const task_rec *t, int64_t *out)
         out[k] = t->demand[k] * (int64_t)t->replicas; /* bounded: checked at submit */
 }
 
+/* A node's free capacity or reservations changed: drop its timeline. */
+static inline void touch_node(cs_sched *s, uint32_t slot)
+{
+    if (slot < s->node_scratch_cap)
+        s->tl_valid[slot] = 0;
+}
+
 /* End a running task's run: release its allocations and DRF share, charge
  * its tenant. The caller sets the new state. */
 static void end_run(cs_sched *s, task_rec *t, double now)
 {
-    for (uint32_t i = 0; i < t->replicas; i++)
+    for (uint32_t i = 0; i < t->replicas; i++) {
         (void)cs_pool_release(s->pool, t->pl_allocs[i]);
+        touch_node(s, cs__idmap_get(&s->pool->node_map, t->pl_nodes[i]));
+    }
     int64_t v[CS_POOL_MAX_RESOURCES];
     drf_vector(s, t, v);
     (void)cs_fair_release(s->fair, t->tenant, v, s->p);
@@ -249,7 +273,8 @@ void cs_sched_destroy(cs_sched *s)
     void *arrays[] = {s->tasks,     s->order,     s->cand_slot, s->cand_k,    s->cand_take,
                       s->cand_score, s->resv_head, s->resv_stamp, s->rel_start, s->rel_count,
                       s->rel_stamp, s->resvs,     s->rels,      s->victims,  s->cand_score2,
-                      s->cand_idx,
+                      s->cand_idx,  s->tl_ev,     s->seg_t,     s->seg_v,     s->tl_valid,
+                      s->tl_off,    s->tl_len,
                       s->times};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         cs__free(a, arrays[i]);
@@ -298,7 +323,7 @@ cs_status cs_sched_create(cs_pool *pool, const cs_sched_options *options,
     s->opt.resource_weights = NULL; /* copied into s->weights */
     memcpy(s->weights, w, p * sizeof *w);
     s->p = p;
-    s->now = -INFINITY;
+    s->now = -CS__INF;
     s->free_task = NO_SLOT;
 
     cs_fair_options fo;
@@ -472,6 +497,8 @@ static bool reserve_node_scratch(cs_sched *s)
         {(void **)&s->rel_start, sizeof(uint32_t)},   {(void **)&s->rel_count, sizeof(uint32_t)},
         {(void **)&s->rel_stamp, sizeof(uint32_t)},   {(void **)&s->cand_score, sizeof(double)},
         {(void **)&s->cand_score2, sizeof(double)},
+        {(void **)&s->tl_valid, sizeof(uint32_t)},    {(void **)&s->tl_off, sizeof(uint32_t)},
+        {(void **)&s->tl_len, sizeof(uint32_t)},
     };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         void *q = *arrays[i].ptr ? s->a.realloc(s->a.ctx, *arrays[i].ptr, cap * arrays[i].elem)
@@ -482,7 +509,7 @@ static bool reserve_node_scratch(cs_sched *s)
     }
     /* Stamps of new slots must not look current. */
     for (size_t i = s->node_scratch_cap; i < cap; i++)
-        s->resv_stamp[i] = s->rel_stamp[i] = 0;
+        s->resv_stamp[i] = s->rel_stamp[i] = s->tl_valid[i] = 0;
     s->node_scratch_cap = cap;
     s->cand_cap = cap;
     return true;
@@ -526,6 +553,7 @@ static void build_releases(cs_sched *s, double now)
             s->rels[n].task = i;
             s->rels[n].k = 1;
             s->rels[n].t = end;
+            s->rels[n].start = t->start;
             n++;
         }
     }
@@ -553,50 +581,123 @@ static inline bool has_rel(const cs_sched *s, uint32_t slot)
     return s->releases_built && s->rel_stamp[slot] == s->stamp;
 }
 
-/* Projected free capacity of a node at time tau: free now, plus expected
- * releases up to tau, minus reservations active at tau. */
-static void profile_at(const cs_sched *s, uint32_t slot, double tau, int64_t *v)
+/* A node's projected free capacity as a step function, built on demand
+ * into scratch at offset `off`: segment i starts at seg_t[i] (the first at
+ * now) and holds seg_v[i * p ...] until the next. Events: expected releases
+ * (+) and reservations (- at start, + at end). O(m log m) for m events. */
+static int event_cmp(const void *x, const void *y)
 {
-    size_t p = s->p;
-    memcpy(v, node_free(s->pool, slot), p * sizeof *v);
-    if (has_rel(s, slot)) {
-        const release *r = &s->rels[s->rel_start[slot]];
-        for (uint32_t j = 0; j < s->rel_count[slot] && r[j].t <= tau; j++)
-            for (size_t k = 0; k < p; k++)
-                v[k] += (int64_t)r[j].k * s->tasks[r[j].task].demand[k];
+    const tl_event *a = x, *b = y;
+    return (a->t > b->t) - (a->t < b->t);
+}
+
+/* Forget every cached timeline. */
+static void clear_timelines(cs_sched *s)
+{
+    s->seg_used = 0;
+    if (++s->tl_gen == 0) { /* wrapped: no stale mark may look valid */
+        for (size_t i = 0; i < s->node_scratch_cap; i++)
+            s->tl_valid[i] = 0;
+        s->tl_gen = 1;
     }
+}
+
+static size_t build_timeline(cs_sched *s, uint32_t slot, double now, size_t off)
+{
+    size_t p = s->p, ne = 0;
+    tl_event *ev = s->tl_ev;
+    if (has_rel(s, slot))
+        for (uint32_t j = 0; j < s->rel_count[slot]; j++) {
+            const release *r = &s->rels[s->rel_start[slot] + j];
+            const task_rec *t = &s->tasks[r->task];
+            /* A task preempted in this step, or restarted, no longer
+             * releases what this record says. */
+            if (t->state == CS_TASK_RUNNING && t->start == r->start)
+                ev[ne++] = (tl_event){r->t, r->task, r->k, +1};
+        }
     if (has_resv(s, slot))
         for (uint32_t j = s->resv_head[slot]; j != NO_SLOT; j = s->resvs[j].next) {
             const resv *r = &s->resvs[j];
-            if (r->t0 <= tau && tau < r->t1)
-                for (size_t k = 0; k < p; k++)
-                    v[k] -= (int64_t)r->k * s->tasks[r->task].demand[k];
+            ev[ne++] = (tl_event){r->t0, r->task, r->k, -1};
+            if (isfinite(r->t1))
+                ev[ne++] = (tl_event){r->t1, r->task, r->k, +1};
         }
+    qsort(ev, ne, sizeof *ev, event_cmp);
+    int64_t *v = &s->seg_v[off * p];
+    memcpy(v, node_free(s->pool, slot), p * sizeof *v);
+    s->seg_t[off] = now;
+    size_t n = 1;
+    for (size_t e = 0; e < ne; e++) {
+        if (ev[e].t > s->seg_t[off + n - 1]) { /* a new segment */
+            memcpy(&s->seg_v[(off + n) * p], &s->seg_v[(off + n - 1) * p], p * sizeof *v);
+            s->seg_t[off + n] = ev[e].t;
+            n++;
+        }
+        int64_t *cur = &s->seg_v[(off + n - 1) * p];
+        const int64_t *d = s->tasks[ev[e].task].demand;
+        for (size_t k = 0; k < p; k++)
+            cur[k] += ev[e].sign * (int64_t)ev[e].k * d[k];
+    }
+    return n;
+}
+
+/* Replicas (at most limit) that fit through [a, b) in a built timeline. */
+static uint32_t window_min(const cs_sched *s, size_t off, size_t n, double a, double b,
+                           const int64_t *d, uint32_t limit)
+{
+    size_t lo = 0, hi = n; /* last segment starting at or before a */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->seg_t[off + mid] <= a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t k = limit;
+    for (size_t j = lo; j < n && s->seg_t[off + j] < b && k > 0; j++) {
+        uint32_t kj = replicas_in(&s->seg_v[(off + j) * s->p], d, s->p, limit);
+        if (kj < k)
+            k = kj;
+    }
+    return k;
+}
+
+/* A node's timeline, cached in the arena for the rest of the step until
+ * the node changes (a start, a reservation or a preemption touches it).
+ * When the arena is full it is emptied: every current timeline together
+ * needs at most half of it (events + one segment per node). */
+static void timeline(cs_sched *s, uint32_t slot, size_t *off, size_t *n)
+{
+    if (s->tl_valid[slot] == s->tl_gen) {
+        *off = s->tl_off[slot];
+        *n = s->tl_len[slot];
+        return;
+    }
+    size_t need = 1 + (has_rel(s, slot) ? s->rel_count[slot] : 0);
+    if (has_resv(s, slot))
+        for (uint32_t j = s->resv_head[slot]; j != NO_SLOT; j = s->resvs[j].next)
+            need += 2;
+    if (s->seg_used + need > s->seg_cap)
+        clear_timelines(s);
+    *off = s->seg_used;
+    *n = build_timeline(s, slot, s->now, *off);
+    s->seg_used += *n;
+    s->tl_off[slot] = (uint32_t)*off;
+    s->tl_len[slot] = (uint32_t)*n;
+    s->tl_valid[slot] = s->tl_gen;
 }
 
 /* Replicas of demand d (at most limit) that node `slot` can hold through
- * the whole window [a, b). The projected free capacity only rises at
- * releases, so its minimum over the window is at a or at the start of a
- * reservation inside the window. */
-static uint32_t window_replicas(const cs_sched *s, uint32_t slot, double a, double b,
+ * the whole window [a, b). Without reservations on the node its projected
+ * free capacity never falls, so from now on the answer is its free now. */
+static uint32_t window_replicas(cs_sched *s, uint32_t slot, double a, double b,
                                 const int64_t *d, uint32_t limit)
 {
-    int64_t v[CS_POOL_MAX_RESOURCES];
-    if (!has_resv(s, slot) && !has_rel(s, slot))
+    if (!has_resv(s, slot) && a <= s->now)
         return replicas_in(node_free(s->pool, slot), d, s->p, limit);
-    profile_at(s, slot, a, v);
-    uint32_t k = replicas_in(v, d, s->p, limit);
-    if (has_resv(s, slot))
-        for (uint32_t j = s->resv_head[slot]; j != NO_SLOT && k > 0; j = s->resvs[j].next) {
-            double t0 = s->resvs[j].t0;
-            if (a < t0 && t0 < b) {
-                profile_at(s, slot, t0, v);
-                uint32_t kj = replicas_in(v, d, s->p, limit);
-                if (kj < k)
-                    k = kj;
-            }
-        }
-    return k;
+    size_t off, n;
+    timeline(s, slot, &off, &n);
+    return window_min(s, off, n, a, b, d, limit);
 }
 
 /* ------------------------------------------------------------------ */
@@ -910,55 +1011,92 @@ static int double_cmp(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+static void add_reservation(cs_sched *s, task_rec *t, uint32_t slot, uint32_t k, double t0,
+                            double dur)
+{
+    resv *r = &s->resvs[s->nresv];
+    r->slot = slot;
+    r->k = k;
+    r->task = task_index(s, t);
+    r->t0 = t0;
+    r->t1 = t0 + dur;
+    r->next = has_resv(s, slot) ? s->resv_head[slot] : NO_SLOT;
+    s->resv_head[slot] = (uint32_t)s->nresv;
+    s->resv_stamp[slot] = s->stamp;
+    s->nresv++;
+    touch_node(s, slot);
+}
+
 /* Reserve for blocked task t at the earliest time its minimum replica
- * count fits for its whole estimated run on nodes that could hold it.
- * Candidate times: now, expected releases, ends of reservations. */
+ * count fits for its whole estimated run, on nodes whose capacity can hold
+ * it. One replica: each node's earliest window from its own timeline, the
+ * earliest overall (then the lowest id). A gang: the earliest segment start
+ * of any candidate node at which the nodes together hold enough replicas
+ * through the window; replicas reserved in (partition, id) order. */
 static bool reserve_for(cs_sched *s, task_rec *t, double now)
 {
     if (!s->releases_built)
         build_releases(s, now);
-    collect(s, t, now, true); /* nodes whose capacity can hold a replica */
+    collect(s, t, now, true);
     if (s->ncand == 0)
         return false;
-    size_t nt = 0;
-    s->times[nt++] = now;
-    for (size_t j = 0; j < s->nrel; j++)
-        if (s->rels[j].t > now)
-            s->times[nt++] = s->rels[j].t;
-    for (size_t j = 0; j < s->nresv; j++)
-        if (isfinite(s->resvs[j].t1) && s->resvs[j].t1 > now)
-            s->times[nt++] = s->resvs[j].t1;
-    qsort(s->times, nt, sizeof *s->times, double_cmp);
     double dur = run_estimate(t);
+    uint32_t need = t->elastic_min;
     uint32_t limit = t->topology == CS_TOPOLOGY_SPREAD ? 1 : t->count;
+    const uint64_t *ids = s->pool->node_id;
+    if (need == 1) {
+        double best_t = CS__INF;
+        uint32_t best = NO_SLOT;
+        for (uint32_t c = 0; c < s->ncand; c++) {
+            uint32_t slot = s->cand_slot[c];
+            size_t off, n;
+            timeline(s, slot, &off, &n);
+            for (size_t j = 0; j < n; j++) {
+                double tau = s->seg_t[off + j];
+                if (tau > best_t || (tau == best_t && ids[slot] > ids[best]))
+                    break;
+                if (window_min(s, off, n, tau, tau + dur, t->demand, 1) >= 1) {
+                    best_t = tau;
+                    best = slot;
+                    break;
+                }
+            }
+        }
+        if (best == NO_SLOT)
+            return false;
+        add_reservation(s, t, best, 1, best_t, dur);
+        return true;
+    }
+    /* All candidates' timelines must be in the arena at once. */
+    if (s->seg_cap - s->seg_used < s->seg_cap / 2)
+        clear_timelines(s);
+    size_t nt = 0;
+    for (uint32_t c = 0; c < s->ncand; c++) {
+        uint32_t slot = s->cand_slot[c];
+        size_t off, n;
+        timeline(s, slot, &off, &n);
+        for (size_t j = 0; j < n; j++)
+            s->times[nt++] = s->seg_t[off + j];
+    }
+    qsort(s->times, nt, sizeof *s->times, double_cmp);
     for (size_t i = 0; i < nt; i++) {
         if (i > 0 && s->times[i] == s->times[i - 1])
             continue;
         double tau = s->times[i];
         uint64_t total = 0;
         for (uint32_t c = 0; c < s->ncand; c++) {
-            s->cand_take[c] = window_replicas(s, s->cand_slot[c], tau, tau + dur, t->demand, limit);
+            uint32_t slot = s->cand_slot[c];
+            s->cand_take[c] = window_min(s, s->tl_off[slot], s->tl_len[slot], tau, tau + dur,
+                                         t->demand, limit);
             total += s->cand_take[c];
         }
-        if (total < t->elastic_min)
+        if (total < need)
             continue;
-        /* Reserve in (partition, id) order. */
-        uint32_t left = t->elastic_min;
+        uint32_t left = need;
         for (uint32_t c = 0; c < s->ncand && left > 0; c++) {
             uint32_t k = s->cand_take[c] < left ? s->cand_take[c] : left;
-            if (k == 0)
-                continue;
-            uint32_t slot = s->cand_slot[c];
-            resv *r = &s->resvs[s->nresv];
-            r->slot = slot;
-            r->k = k;
-            r->task = task_index(s, t);
-            r->t0 = tau;
-            r->t1 = tau + dur;
-            r->next = has_resv(s, slot) ? s->resv_head[slot] : NO_SLOT;
-            s->resv_head[slot] = (uint32_t)s->nresv;
-            s->resv_stamp[slot] = s->stamp;
-            s->nresv++;
+            if (k > 0)
+                add_reservation(s, t, s->cand_slot[c], k, tau, dur);
             left -= k;
         }
         return true;
@@ -1105,6 +1243,8 @@ static void start_task(cs_sched *s, task_rec *t, double now, cs_decision_reason 
     uint32_t r = 0;
     for (uint32_t c = 0; c < s->ncand; c++) {
         uint64_t node = s->pool->node_id[s->cand_slot[c]];
+        if (s->cand_take[c] > 0)
+            touch_node(s, s->cand_slot[c]);
         for (uint32_t j = 0; j < s->cand_take[c]; j++, r++) {
             uint64_t aid = CS_ID_NONE;
             (void)cs_pool_allocate(s->pool, node, t->demand, t->id, &aid);
@@ -1131,7 +1271,7 @@ static void start_task(cs_sched *s, task_rec *t, double now, cs_decision_reason 
 }
 
 /* Put a task that lost its run back in the queue at its original place.
- * Queue room was reserved, so the push cannot fail. */
+ * Callers reserved queue room, so the push cannot fail. */
 static void requeue(cs_sched *s, task_rec *t)
 {
     cs_task_spec ts;
@@ -1156,19 +1296,23 @@ static size_t try_preempt(cs_sched *s, task_rec *t, double now, cs_decision *out
 {
     if (t->count != 1 || t->elastic_min > 1)
         return 0; /* preemption frees one node: single-replica tasks only */
-    size_t nrun = (size_t)s->n_state[CS_TASK_RUNNING];
     preempt_ctx c = {
         .s = s,
         .t = t,
         .now = now,
         .cur = s->victims,
-        .best = s->victims + nrun + 1,
+        .best = s->victims + s->victim_half,
         .best_slot = NO_SLOT,
     };
     int64_t zero[CS_POOL_MAX_RESOURCES] = {0};
     cs__pool_visit_fitting(s->pool, t->partition, zero, preempt_visit, &c);
     if (c.best_slot == NO_SLOT || c.best_n + 1 > room)
         return 0;
+    /* Victims go back to the queue: make room first. Under memory pressure
+     * the step then simply does not preempt. */
+    for (size_t j = 0; j < c.best_n; j++)
+        if (!cs__queue_reserve(s->queue, s->tasks[c.best[j]].tenant, c.best_n))
+            return 0;
     uint64_t node = s->pool->node_id[c.best_slot];
     for (size_t j = 0; j < c.best_n; j++) {
         task_rec *v = &s->tasks[c.best[j]];
@@ -1192,27 +1336,52 @@ static size_t try_preempt(cs_sched *s, task_rec *t, double now, cs_decision *out
 /* ------------------------------------------------------------------ */
 /* the step                                                            */
 
+static bool reserve_seg(cs_sched *s, size_t need)
+{
+    if (need <= s->seg_cap)
+        return true;
+    size_t cap = need * 2, vbytes;
+    if (!cs__mul_size(cap, s->p * sizeof(int64_t), &vbytes))
+        return false;
+    double *t = s->seg_t ? s->a.realloc(s->a.ctx, s->seg_t, cap * sizeof *t)
+                         : cs__alloc_array(&s->a, cap, sizeof *t);
+    if (t == NULL)
+        return false;
+    s->seg_t = t;
+    int64_t *v = s->seg_v ? s->a.realloc(s->a.ctx, s->seg_v, vbytes) : cs__alloc(&s->a, vbytes);
+    if (v == NULL)
+        return false;
+    s->seg_v = v;
+    s->seg_cap = cap;
+    return true;
+}
+
 /* Reserve everything a step may need, so that it cannot fail midway. */
 static cs_status step_reserve(cs_sched *s)
 {
     size_t pending = (size_t)s->n_state[CS_TASK_PENDING];
     size_t running = (size_t)s->n_state[CS_TASK_RUNNING];
-    size_t rel_need = (size_t)s->running_replicas + 1;
+    /* Releases are collected mid-step, after this step's starts. */
+    size_t rel_need = (size_t)(s->running_replicas + s->pending_replicas) + 1;
     size_t resv_need = (size_t)s->pending_replicas + 1;
-    size_t times_need = rel_need + resv_need + 1;
-    size_t victim_need = s->opt.preemption ? 2 * (running + 1) : 1;
+    size_t ev_need = rel_need + 2 * resv_need;
+    size_t seg_need = ev_need + s->pool->slot_end + 1;
+    size_t times_need = seg_need;
+    /* Victims on one node are running tasks, including those started in
+     * this step: at most running + pending; two buffers (current, best). */
+    s->victim_half = running + pending + 1;
+    size_t victim_need = s->opt.preemption ? 2 * s->victim_half : 1;
     if (!reserve_node_scratch(s) ||
         !reserve_array(s, (void **)&s->order, &s->order_cap, pending + 1, sizeof *s->order) ||
         !reserve_array(s, (void **)&s->rels, &s->rel_cap, rel_need, sizeof *s->rels) ||
         !reserve_array(s, (void **)&s->resvs, &s->resv_cap, resv_need, sizeof *s->resvs) ||
         !reserve_array(s, (void **)&s->times, &s->times_cap, times_need, sizeof *s->times) ||
+        !reserve_array(s, (void **)&s->tl_ev, &s->tl_ev_cap, ev_need, sizeof *s->tl_ev) ||
+        !reserve_seg(s, 2 * seg_need) ||
         !reserve_array(s, (void **)&s->victims, &s->victim_cap, victim_need, sizeof *s->victims))
         return CS_ERR_NOMEM;
     /* Every pending replica could start in this step. */
     if (!cs__pool_reserve_allocations(s->pool, (size_t)s->pending_replicas))
-        return CS_ERR_NOMEM;
-    /* Every running task could be preempted back into the queue. */
-    if (s->opt.preemption && !cs__queue_reserve(s->queue, pending + running))
         return CS_ERR_NOMEM;
     return CS_OK;
 }
@@ -1256,6 +1425,7 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
     s->nresv = 0;
     s->nrel = 0;
     s->releases_built = false;
+    clear_timelines(s);
 
     size_t ndec = 0, examined = 0;
     uint32_t reserved_tasks = 0;
@@ -1385,9 +1555,10 @@ cs_status cs_sched_node_down(cs_sched *s, uint64_t node, double now, uint64_t *a
         *count = n;
     if (n > capacity && affected != NULL)
         return CS_ERR_BUFFER_TOO_SMALL;
-    if (!s->opt.fail_on_node_down &&
-        !cs__queue_reserve(s->queue, (size_t)s->n_state[CS_TASK_PENDING] + n))
-        return CS_ERR_NOMEM;
+    if (!s->opt.fail_on_node_down)
+        for (size_t i = 0; i < n; i++)
+            if (!cs__queue_reserve(s->queue, find_task(s, s->victims[i])->tenant, n))
+                return CS_ERR_NOMEM;
     s->now = now;
     for (size_t i = 0; i < n; i++) {
         task_rec *t = find_task(s, s->victims[i]);

@@ -1095,7 +1095,11 @@ static run_result random_run(uint64_t seed, int ops, cs_queue_policy policy, cs_
             ns.rack = (uint32_t)test_rng_below(&rng, 3);
             ns.partition = (uint32_t)test_rng_below(&rng, 2);
             ck_assert_int_eq(cs_pool_add_node(pool, next_node++, &ns, NULL), CS_OK);
-        } else if (kind < 40) {
+        } else if (kind < 35) {
+            cs_sched_counts c = {.size = sizeof c};
+            cs_sched_counts_get(s, &c);
+            if (c.pending > 150)
+                continue; /* keep the queue near a steady state */
             int64_t d[3] = {(int64_t)(1 + test_rng_below(&rng, 4)),
                             (int64_t)(1 + test_rng_below(&rng, 8)),
                             (int64_t)(test_rng_below(&rng, 4) == 0)};
@@ -1108,7 +1112,7 @@ static run_result random_run(uint64_t seed, int ops, cs_queue_policy policy, cs_
             t.partition = test_rng_below(&rng, 3) == 0 ? (uint32_t)test_rng_below(&rng, 2)
                                                        : CS_PARTITION_ANY;
             ck_assert_int_eq(cs_sched_submit(s, &t, now), CS_OK);
-        } else if (kind < 70) {
+        } else if (kind < 65) {
             size_t n;
             ck_assert_int_eq(cs_sched_step(s, now, dec, 1 + test_rng_below(&rng, 32), &n), CS_OK);
             for (size_t i = 0; i < n; i++) {
@@ -1121,12 +1125,15 @@ static run_result random_run(uint64_t seed, int ops, cs_queue_policy policy, cs_
                     res.preempts++;
             }
         } else if (kind < 90) {
+            /* Complete a running task: probe from a random id onwards. */
             uint64_t id = 1 + test_rng_below(&rng, next_id);
-            cs_task_info info = {.size = sizeof info};
-            if (cs_sched_task_info(s, id, &info) == CS_OK && info.state == CS_TASK_RUNNING) {
-                ck_assert_int_eq(cs_sched_complete(s, id, now), CS_OK);
-                res.completes++;
-            } else {
+            for (int probe = 0; probe < 300; probe++, id = id % next_id + 1) {
+                cs_task_info info = {.size = sizeof info};
+                if (cs_sched_task_info(s, id, &info) == CS_OK && info.state == CS_TASK_RUNNING) {
+                    ck_assert_int_eq(cs_sched_complete(s, id, now), CS_OK);
+                    res.completes++;
+                    break;
+                }
                 ck_assert_int_ne(cs_sched_complete(s, id, now), CS_OK);
             }
         } else if (kind < 94) {

@@ -11,5 +11,8 @@
 #include "cloudsched/common.h"
 #include "cloudsched/pool.h"
 #include "cloudsched/task.h"
+#include "cloudsched/fair.h"
+#include "cloudsched/queue.h"
+#include "cloudsched/sched.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
