@@ -10,6 +10,10 @@
 #include "cloudsched/cloudsched.h"
 #include "testutil.h"
 
+/* NAN and INFINITY are floats; these are the doubles. */
+#define DNAN ((double)NAN)
+#define DINF ((double)INFINITY)
+
 static const int64_t one_cpu[1] = {1};
 
 static cs_task_spec spec(uint64_t id, uint64_t tenant, int64_t prio, double est)
@@ -104,14 +108,14 @@ START_TEST(options_and_create)
     cs_queue_options_init(&o, sizeof o);
     o.policy = (cs_queue_policy)17;
     ck_assert_int_eq(cs_queue_create(&o, NULL, &q), CS_ERR_INVALID);
-    double bad_slope[] = {-1.0, NAN, INFINITY};
+    double bad_slope[] = {-1.0, DNAN, DINF};
     for (size_t i = 0; i < N(bad_slope); i++) {
         cs_queue_options_init(&o, sizeof o);
         o.policy = CS_QUEUE_PRIORITY;
         o.aging_slope = bad_slope[i];
         ck_assert_int_eq(cs_queue_create(&o, NULL, &q), CS_ERR_INVALID);
     }
-    double bad_rt[] = {0.0, -3.0, NAN, INFINITY};
+    double bad_rt[] = {0.0, -3.0, DNAN, DINF};
     for (size_t i = 0; i < N(bad_rt); i++) {
         cs_queue_options_init(&o, sizeof o);
         o.default_runtime = bad_rt[i];
@@ -891,11 +895,11 @@ START_TEST(bad_inputs_change_nothing)
         cs_task_spec t = spec(4, 1, 0, 1);
         ck_assert_int_eq(cs_queue_push(NULL, &t, 0), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_push(q, NULL, 0), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_push(q, &t, NAN), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_push(q, &t, -INFINITY), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_push(q, &t, DNAN), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_push(q, &t, -DINF), CS_ERR_INVALID);
         t = spec(CS_ID_NONE, 1, 0, 1);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
-        t = spec(4, 1, 0, NAN);
+        t = spec(4, 1, 0, DNAN);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
         t = spec(4, 1, 0, -1);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
@@ -924,13 +928,13 @@ START_TEST(bad_inputs_change_nothing)
         uint64_t id = 0;
         ck_assert_int_eq(cs_queue_peek(NULL, 10, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_peek(q, 10, NULL), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_peek(q, NAN, &id), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_peek(q, INFINITY, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_peek(q, DNAN, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_peek(q, DINF, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_peek(q, 9.5, &id), CS_ERR_INVALID); /* backwards */
         ck_assert_int_eq(cs_queue_pop(NULL, 10, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_pop(q, 10, NULL), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_pop(q, 9.5, &id), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_pop(q, NAN, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_pop(q, DNAN, &id), CS_ERR_INVALID);
 
         uint64_t ids[4];
         size_t n = 0;
@@ -938,14 +942,14 @@ START_TEST(bad_inputs_change_nothing)
         ck_assert_int_eq(cs_queue_order(q, 10, ids, 4, NULL), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 10, NULL, 4, &n), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 9.0, ids, 4, &n), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_order(q, NAN, ids, 4, &n), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_order(q, DNAN, ids, 4, &n), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 10, NULL, 0, &n), CS_OK);
         ck_assert_uint_eq(n, 0);
 
         ck_assert_int_eq(cs_queue_set_estimate(NULL, 1, 1), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_estimate(q, 1, -1), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_set_estimate(q, 1, NAN), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_set_estimate(q, 1, INFINITY), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_set_estimate(q, 1, DNAN), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_set_estimate(q, 1, DINF), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_estimate(q, 77, 1), CS_ERR_NOT_FOUND);
         ck_assert_int_eq(cs_queue_set_priority(NULL, 1, 1), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_priority(q, 77, 1), CS_ERR_NOT_FOUND);
