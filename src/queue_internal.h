@@ -1,12 +1,13 @@
 /*
  * Containers shared by queue.c and fair.c (never installed):
  * - cs__idmap: caller id (uint64_t) -> dense index (uint32_t), open addressing
- *   with linear probing and backward-shift deletion (Knuth, TAOCP 6.4,
- *   Algorithm R), load factor <= 1/2.
- * - cs__heap: indexed 4-ary min-heap of (key, item) entries. Positions live in
- *   a caller array pos[item] so that an item can be removed or re-keyed in
- *   O(log n); equal keys are ordered by a caller tie function, so that the
- *   order never depends on insertion history.
+ *   with linear probing and tombstones, at most half full, laid out so that
+ *   consecutive ids sit close together (see idmap_hash).
+ * - cs__heap: 4-ary min-heap of (key, item) entries. When indexed, positions
+ *   live in a caller array pos[item] so that an item can be removed or re-keyed
+ *   in O(log n); without positions it serves lazy deletion. Equal keys are
+ *   ordered by a caller tie function, so that the order never depends on
+ *   insertion history.
  * - cs__pq: a plain binary heap of uint32_t under a caller "less", for the
  *   best-first walks that list the first k entries of a heap or a tree.
  * Every function that may allocate reserves first and leaves the container
@@ -25,21 +26,37 @@
 
 /* ---- id map ------------------------------------------------------------ */
 
+typedef struct cs__idcell {
+    uint64_t key;  /* CS_ID_NONE: empty cell (hash 0) or tombstone (hash 1) */
+    uint32_t val;
+    uint32_t hash; /* low bits of the key's hash */
+} cs__idcell;
+
 typedef struct cs__idmap {
-    uint64_t *keys; /* CS_ID_NONE marks an empty cell */
-    uint32_t *vals;
-    size_t cap;     /* 0 or a power of two */
-    size_t n;
+    cs__idcell *cell;
+    size_t cap;   /* 0 or a power of two */
+    size_t n;     /* keys */
+    size_t tombs; /* erased cells not yet reused */
 } cs__idmap;
 
 void cs__idmap_free(const cs_allocator *a, cs__idmap *m);
 /* The value stored for key, or CS__NIL. */
 uint32_t cs__idmap_find(const cs__idmap *m, uint64_t key);
-/* Make room for `need` keys in total; false (map untouched) on failure. */
+/* Make room for `need` keys in total (rebuilding the table when keys and
+ * tombstones would fill half of it); false (map untouched) on failure. */
 bool cs__idmap_reserve(const cs_allocator *a, cs__idmap *m, size_t need);
+/* Whether `need` keys fit without a rebuild. */
+static inline bool cs__idmap_has_room(const cs__idmap *m, size_t need)
+{
+    return need + m->tombs <= m->cap / 2;
+}
 /* Insert an absent key; room must have been reserved. */
 void cs__idmap_insert(cs__idmap *m, uint64_t key, uint32_t val);
-/* Erase a present key. */
+/* Find key (room for one more reserved): its value, or CS__NIL and in *cell
+ * the cell where cs__idmap_put may insert it before any other change. */
+uint32_t cs__idmap_probe(const cs__idmap *m, uint64_t key, size_t *cell);
+void cs__idmap_put(cs__idmap *m, size_t cell, uint64_t key, uint32_t val);
+/* Erase a present key. O(1) after the lookup: the cell becomes a tombstone. */
 void cs__idmap_erase(cs__idmap *m, uint64_t key);
 
 /* ---- indexed 4-ary heap -------------------------------------------------- */
@@ -47,6 +64,7 @@ void cs__idmap_erase(cs__idmap *m, uint64_t key);
 typedef struct cs__hentry {
     double key;
     uint32_t item;
+    uint32_t aux; /* free for the user (a generation number); not compared */
 } cs__hentry;
 
 /* True when item a goes before item b at equal keys (a strict total order). */
@@ -57,7 +75,8 @@ typedef struct cs__heap {
     size_t n, cap;
 } cs__heap;
 
-/* How a heap reaches its positions and its tie order (NULL tie: by item). */
+/* How a heap reaches its positions (NULL: none kept) and its tie order (NULL:
+ * by item). */
 typedef struct cs__heap_ops {
     uint32_t *pos;
     cs__tie_fn tie;
@@ -69,7 +88,7 @@ bool cs__heap_reserve(const cs_allocator *a, cs__heap *h, size_t need);
 /* True when entry x goes before entry y. */
 bool cs__heap_before(const cs__hentry *x, const cs__hentry *y, const cs__heap_ops *ops);
 /* Insert (room reserved). O(log n). */
-void cs__heap_push(cs__heap *h, double key, uint32_t item, const cs__heap_ops *ops);
+void cs__heap_push(cs__heap *h, cs__hentry e, const cs__heap_ops *ops);
 /* Remove the entry at index i. O(log n). */
 void cs__heap_remove_at(cs__heap *h, size_t i, const cs__heap_ops *ops);
 /* Change the key of the entry at index i. O(log n). */
@@ -92,6 +111,58 @@ typedef bool (*cs__less_fn)(const void *ctx, uint32_t a, uint32_t b);
 void cs__pq_push(uint32_t *v, size_t *n, uint32_t x, cs__less_fn less, const void *ctx);
 /* *n > 0. Returns the least element and removes it. */
 uint32_t cs__pq_pop(uint32_t *v, size_t *n, cs__less_fn less, const void *ctx);
+
+/* ---- kinetic tournament (HRRN) ------------------------------------------ */
+
+/* The response ratio of a task at time t is (t - a + s) / s: a line in t. */
+typedef struct cs__line {
+    double a;      /* arrival */
+    double s;      /* service time, > 0 */
+    uint64_t id;   /* task id, for ties */
+    uint32_t slot; /* CS__NIL for an empty node */
+    uint32_t unused;
+} cs__line;
+
+/* Kinetic tournament (Basch, Guibas and Hershberger, "Data structures for
+ * mobile data", J. Algorithms 1999) over slots 0..cap-1. Nodes are numbered as
+ * in a binary heap: 1 is the root, i has children 2i and 2i + 1, and node
+ * cap + s is the leaf of slot s. line[i] is the line of the winner of node i
+ * at time `now`; cert[i] is a time up to which that winner is certain to stay
+ * ahead of the other child's winner; mincert[i] is the least certificate in the
+ * subtree of i, so that advancing the clock descends only into subtrees where
+ * some certificate expires (no separate event queue). */
+typedef struct cs__kinetic {
+    size_t cap;       /* leaves: 0 or a power of two */
+    cs__line *line;   /* 2 * cap */
+    double *cert;     /* cap (internal nodes 1..cap-1) */
+    double *mincert;  /* cap */
+    double now;       /* the time winners and certificates describe */
+    bool valid;       /* false: rebuild from the leaves at the next advance */
+} cs__kinetic;
+
+void cs__kin_free(const cs_allocator *a, cs__kinetic *k);
+/* Room for slots 0..need-1; false (unchanged) on failure. Growing keeps the
+ * leaves and invalidates the rest. */
+bool cs__kin_reserve(const cs_allocator *a, cs__kinetic *k, size_t need);
+/* Set (or replace, with `changed_line`) the line of slot, or clear it. */
+void cs__kin_set(cs__kinetic *k, uint32_t slot, double a, double s, uint64_t id,
+                 bool changed_line);
+void cs__kin_clear(cs__kinetic *k, uint32_t slot);
+/* Move the clock to t >= now (rebuilding when invalid). */
+void cs__kin_advance(cs__kinetic *k, double t);
+/* The slot with the highest ratio at the clock (after advance), or CS__NIL. */
+static inline uint32_t cs__kin_head(const cs__kinetic *k)
+{
+    return k->cap == 0 ? CS__NIL : k->line[1].slot;
+}
+/* Ids of the first up to `cap` tasks in order at the clock; `room` holds
+ * cs__kin_room(k, cap) candidates. Returns the number written. */
+size_t cs__kin_list(const cs__kinetic *k, uint32_t *room, uint64_t *out, size_t cap);
+size_t cs__kin_room(const cs__kinetic *k, size_t cap, size_t live);
+/* True when slot a's line goes before slot b's at time t. */
+bool cs__line_before(const cs__line *x, const cs__line *y, double t);
+/* Invariants at the clock (winners, certificates, minima). */
+bool cs__kin_check(const cs__kinetic *k);
 
 /* ---- misc ------------------------------------------------------------- */
 
