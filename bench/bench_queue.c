@@ -1,10 +1,12 @@
 /* Queue throughput: one op = one push + one pop at a steady n pending.
  * Cases fcfs, priority, sjf, fairshare, drf against a plain binary heap over
  * the same keys (baseline "heap"); hrrn against the O(n) scan of response
- * ratios (baseline "scan"). Extra cases fairshare_charge and drf_alloc add
+ * ratios (baseline "scan"); hrrn_pick times selection alone (the clock moves one
+ * second, then a peek) against the same scan. Extra cases fairshare_charge and drf_alloc add
  * the fair-state update the scheduler makes per started task (a charge, or an
  * allocate plus the release of an older task), which re-sorts tenants.
- * JSON lines on stdout (docs/internals.md), notes on stderr. */
+ * JSON lines on stdout (docs/internals.md), notes on stderr.
+ * Usage: bench_queue [--quick] [--case NAME] */
 #include "benchutil.h"
 
 #include <math.h>
@@ -71,7 +73,9 @@ static void inputs_free(inputs *in)
 
 /* ---- ours --------------------------------------------------------------- */
 
-typedef enum extra_work { WORK_NONE, WORK_CHARGE, WORK_ALLOC } extra_work;
+/* What one op does beyond push + pop; WORK_PICK replaces them by a peek at a
+ * later time (selection only). */
+typedef enum extra_work { WORK_NONE, WORK_CHARGE, WORK_ALLOC, WORK_PICK } extra_work;
 
 static const int64_t demand2[2] = {1000, 4096};
 
@@ -136,13 +140,19 @@ static double run_ours(cs_queue_policy policy, extra_work work, size_t n, size_t
         double t0 = bench_now();
         for (size_t i = 0; i < ops; i++) {
             size_t j = (r * ops + i) % in->m;
+            uint64_t out;
+            if (work == WORK_PICK) {
+                cs_queue_peek(q, now, &out);
+                sink += out;
+                now += 1.0;
+                continue;
+            }
             s.id = id++;
             s.tenant = in->tenant[j];
             s.priority = in->prio[j];
             s.runtime_estimate = in->est[j];
             tenant_of[s.id] = s.tenant;
             cs_queue_push(q, &s, now);
-            uint64_t out;
             cs_queue_pop(q, now, &out);
             sink += out;
             if (work == WORK_CHARGE) {
@@ -159,7 +169,7 @@ static double run_ours(cs_queue_policy policy, extra_work work, size_t n, size_t
         per[r] = (bench_now() - t0) * 1e9 / (double)ops;
     }
     bench_consume(sink);
-    if (cs_queue_size(q) != n) {
+    if (cs_queue_size(q) != n && work != WORK_PICK) {
         fprintf(stderr, "size drifted\n");
         exit(1);
     }
@@ -258,7 +268,7 @@ static double run_heap(cs_queue_policy policy, size_t n, size_t ops, const input
 
 /* ---- baseline: the O(n) HRRN scan --------------------------------------------- */
 
-static double run_scan(size_t n, size_t ops, const inputs *pre, const inputs *in)
+static double run_scan(size_t n, size_t ops, const inputs *pre, const inputs *in, int pick)
 {
     double *a = malloc((n + 1) * sizeof *a), *s = malloc((n + 1) * sizeof *s);
     uint64_t *ids = malloc((n + 1) * sizeof *ids);
@@ -277,10 +287,12 @@ static double run_scan(size_t n, size_t ops, const inputs *pre, const inputs *in
         double t0 = bench_now();
         for (size_t i = 0; i < ops; i++) {
             size_t j = (r * ops + i) % in->m;
-            a[m] = now;
-            s[m] = in->est[j];
-            ids[m] = id++;
-            m++;
+            if (!pick) {
+                a[m] = now;
+                s[m] = in->est[j];
+                ids[m] = id++;
+                m++;
+            }
             /* The same comparison as the queue: cross-multiplied ratios. */
             size_t best = 0;
             for (size_t k = 1; k < m; k++) {
@@ -290,10 +302,12 @@ static double run_scan(size_t n, size_t ops, const inputs *pre, const inputs *in
                     best = k;
             }
             sink += ids[best];
-            m--;
-            a[best] = a[m];
-            s[best] = s[m];
-            ids[best] = ids[m];
+            if (!pick) {
+                m--;
+                a[best] = a[m];
+                s[best] = s[m];
+                ids[best] = ids[m];
+            }
             now += 1.0;
         }
         per[r] = (bench_now() - t0) * 1e9 / (double)ops;
@@ -310,6 +324,10 @@ static double run_scan(size_t n, size_t ops, const inputs *pre, const inputs *in
 int main(int argc, char **argv)
 {
     int quick = bench_quick(argc, argv);
+    const char *only = NULL; /* --case NAME runs one case */
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--case") == 0)
+            only = argv[i + 1];
     const size_t sizes_full[] = {1000, 10000, 100000, 1000000};
     const size_t sizes_quick[] = {1000, 10000};
     const size_t *sizes = quick ? sizes_quick : sizes_full;
@@ -323,6 +341,7 @@ int main(int argc, char **argv)
         {"priority", CS_QUEUE_PRIORITY, WORK_NONE},
         {"sjf", CS_QUEUE_SJF, WORK_NONE},
         {"hrrn", CS_QUEUE_HRRN, WORK_NONE},
+        {"hrrn_pick", CS_QUEUE_HRRN, WORK_PICK},
         {"fairshare", CS_QUEUE_FAIRSHARE, WORK_NONE},
         {"drf", CS_QUEUE_DRF, WORK_NONE},
         {"fairshare_charge", CS_QUEUE_FAIRSHARE, WORK_CHARGE},
@@ -338,15 +357,17 @@ int main(int argc, char **argv)
         inputs pre;
         inputs_make(&pre, n);
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            if (only != NULL && strcmp(only, cases[c].name) != 0)
+                continue;
             double ours = run_ours(cases[c].policy, cases[c].work, n, ops, &pre, &in);
             long p = cases[c].policy >= CS_QUEUE_FAIRSHARE ? TENANTS : 0;
             if (cases[c].policy == CS_QUEUE_HRRN) {
                 /* The scan costs O(n) per pick: fewer ops at large n. */
                 size_t sops = (size_t)(2e7 / (double)n);
                 sops = sops < 20 ? 20 : sops > ops ? ops : sops;
-                double scan = run_scan(n, sops, &pre, &in);
+                double scan = run_scan(n, sops, &pre, &in, cases[c].work == WORK_PICK);
                 bench_record("queue", cases[c].name, (long)n, p, ours, (long)ops, "scan", scan,
-                             NULL);
+                             cases[c].work == WORK_PICK ? ",\"op\":\"advance+peek\"" : NULL);
             } else {
                 double heap = run_heap(cases[c].policy, n, ops, &pre, &in);
                 const char *extra = cases[c].work == WORK_CHARGE  ? ",\"includes\":\"charge\""

@@ -882,7 +882,7 @@ cs_status cs_queue_check(const cs_queue *queue)
         if (!cs__kin_check(&q->kin))
             return CS_ERR_STATE;
         for (size_t s = 0; s < q->kin.cap; s++) {
-            const cs__line *l = &q->kin.line[q->kin.cap + s];
+            const cs__line *l = &q->kin.node[q->kin.cap + s].w;
             bool want = s < q->nslots && q->t[s].live;
             if (want != (l->slot != CS__NIL))
                 return CS_ERR_STATE;

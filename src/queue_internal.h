@@ -123,21 +123,27 @@ typedef struct cs__line {
     uint32_t unused;
 } cs__line;
 
+/* A tournament node: its winner's line, the time up to which that winner is
+ * certain to stay ahead of the other child's winner, and the least such time
+ * in its subtree (both +inf at leaves). Kept together: a re-evaluation reads
+ * the two children, which sit side by side. */
+typedef struct cs__knode {
+    cs__line w;
+    double cert;
+    double mincert;
+} cs__knode;
+
 /* Kinetic tournament (Basch, Guibas and Hershberger, "Data structures for
  * mobile data", J. Algorithms 1999) over slots 0..cap-1. Nodes are numbered as
  * in a binary heap: 1 is the root, i has children 2i and 2i + 1, and node
- * cap + s is the leaf of slot s. line[i] is the line of the winner of node i
- * at time `now`; cert[i] is a time up to which that winner is certain to stay
- * ahead of the other child's winner; mincert[i] is the least certificate in the
- * subtree of i, so that advancing the clock descends only into subtrees where
- * some certificate expires (no separate event queue). */
+ * cap + s is the leaf of slot s. Winners and certificates describe time
+ * `now`; the subtree minima let advancing the clock descend only into
+ * subtrees where some certificate expires (no separate event queue). */
 typedef struct cs__kinetic {
-    size_t cap;       /* leaves: 0 or a power of two */
-    cs__line *line;   /* 2 * cap */
-    double *cert;     /* cap (internal nodes 1..cap-1) */
-    double *mincert;  /* cap */
-    double now;       /* the time winners and certificates describe */
-    bool valid;       /* false: rebuild from the leaves at the next advance */
+    size_t cap;        /* leaves: 0 or a power of two */
+    cs__knode *node;   /* 2 * cap */
+    double now;        /* the time winners and certificates describe */
+    bool valid;        /* false: rebuild from the leaves at the next advance */
 } cs__kinetic;
 
 void cs__kin_free(const cs_allocator *a, cs__kinetic *k);
@@ -153,14 +159,12 @@ void cs__kin_advance(cs__kinetic *k, double t);
 /* The slot with the highest ratio at the clock (after advance), or CS__NIL. */
 static inline uint32_t cs__kin_head(const cs__kinetic *k)
 {
-    return k->cap == 0 ? CS__NIL : k->line[1].slot;
+    return k->cap == 0 ? CS__NIL : k->node[1].w.slot;
 }
 /* Ids of the first up to `cap` tasks in order at the clock; `room` holds
  * cs__kin_room(k, cap) candidates. Returns the number written. */
 size_t cs__kin_list(const cs__kinetic *k, uint32_t *room, uint64_t *out, size_t cap);
 size_t cs__kin_room(const cs__kinetic *k, size_t cap, size_t live);
-/* True when slot a's line goes before slot b's at time t. */
-bool cs__line_before(const cs__line *x, const cs__line *y, double t);
 /* Invariants at the clock (winners, certificates, minima). */
 bool cs__kin_check(const cs__kinetic *k);
 

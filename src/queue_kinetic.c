@@ -1,8 +1,9 @@
 /* Kinetic tournament over response-ratio lines, the HRRN order of queue.c.
  *
- * Each internal node keeps a copy of its winner's line, so re-evaluating a
- * node reads its two children (adjacent in memory) and nothing else. Each
- * node also keeps the least certificate of its subtree: advancing the clock
+ * Each internal node keeps a copy of its winner's line next to its
+ * certificate, so re-evaluating a node reads its two children (adjacent in
+ * memory) and nothing else. Each node also keeps the least certificate of its
+ * subtree: advancing the clock
  * to t re-evaluates, bottom-up, exactly the nodes whose certificate expired
  * by t and their ancestors, and a leaf update walks one path. Both cost
  * O(log n) per event or update, with no separate event queue. */
@@ -10,7 +11,7 @@
 
 #include "queue_internal.h"
 
-bool cs__line_before(const cs__line *x, const cs__line *y, double t)
+static inline bool line_before(const cs__line *x, const cs__line *y, double t)
 {
     /* (t - a_x + s_x) / s_x > (t - a_y + s_y) / s_y, cross-multiplied; ties
      * by earlier arrival, then smaller id. */
@@ -40,27 +41,27 @@ static double cross_time(const cs__line *w, const cs__line *l, double t)
     return c > t ? c : nextafter(t, CS__INF);
 }
 
-static inline double child_min(const cs__kinetic *k, size_t c)
-{
-    return c < k->cap ? k->mincert[c] : CS__INF;
-}
-
 static inline double min3(double x, double y, double z)
 {
     double m = x < y ? x : y;
     return m < z ? m : z;
 }
 
+static inline double subtree_min(const cs__kinetic *k, size_t i)
+{
+    return min3(k->node[i].cert, k->node[2 * i].mincert, k->node[2 * i + 1].mincert);
+}
+
 /* Winner line and certificate of internal node i at time t. */
 static const cs__line *node_winner(const cs__kinetic *k, size_t i, double t, double *cert)
 {
-    const cs__line *x = &k->line[2 * i], *y = &k->line[2 * i + 1];
+    const cs__line *x = &k->node[2 * i].w, *y = &k->node[2 * i + 1].w;
     *cert = CS__INF;
     if (x->slot == CS__NIL)
         return y;
     if (y->slot == CS__NIL)
         return x;
-    if (cs__line_before(x, y, t)) {
+    if (line_before(x, y, t)) {
         *cert = cross_time(x, y, t);
         return x;
     }
@@ -71,17 +72,18 @@ static const cs__line *node_winner(const cs__kinetic *k, size_t i, double t, dou
 /* Re-evaluate node i at t; true when its winning slot changed. */
 static bool node_eval(cs__kinetic *k, size_t i, double t)
 {
-    const cs__line *w = node_winner(k, i, t, &k->cert[i]);
-    bool changed = k->line[i].slot != w->slot;
-    k->line[i] = *w;
+    double c;
+    const cs__line *w = node_winner(k, i, t, &c);
+    cs__knode *n = &k->node[i];
+    bool changed = n->w.slot != w->slot;
+    n->w = *w;
+    n->cert = c;
     return changed;
 }
 
 void cs__kin_free(const cs_allocator *a, cs__kinetic *k)
 {
-    cs__free(a, k->line);
-    cs__free(a, k->cert);
-    cs__free(a, k->mincert);
+    cs__free(a, k->node);
     memset(k, 0, sizeof *k);
 }
 
@@ -94,29 +96,17 @@ bool cs__kin_reserve(const cs_allocator *a, cs__kinetic *k, size_t need)
         cap *= 2;
     if (cap > ((size_t)1 << 31))
         return false;
-    cs__line *line = cs__alloc_array(a, 2 * cap, sizeof *line);
-    double *cert = cs__alloc_array(a, cap, sizeof *cert);
-    double *mincert = cs__alloc_array(a, cap, sizeof *mincert);
-    if (line == NULL || cert == NULL || mincert == NULL) {
-        cs__free(a, line);
-        cs__free(a, cert);
-        cs__free(a, mincert);
+    cs__knode *node = cs__alloc_array(a, 2 * cap, sizeof *node);
+    if (node == NULL)
         return false;
+    for (size_t i = 0; i < 2 * cap; i++) {
+        node[i].w.slot = CS__NIL;
+        node[i].cert = node[i].mincert = CS__INF;
     }
-    for (size_t i = 0; i < cap; i++) {
-        line[i].slot = CS__NIL;
-        cert[i] = mincert[i] = CS__INF;
-        if (i < k->cap)
-            line[cap + i] = k->line[k->cap + i];
-        else
-            line[cap + i].slot = CS__NIL;
-    }
-    cs__free(a, k->line);
-    cs__free(a, k->cert);
-    cs__free(a, k->mincert);
-    k->line = line;
-    k->cert = cert;
-    k->mincert = mincert;
+    for (size_t i = 0; i < k->cap; i++)
+        node[cap + i].w = k->node[k->cap + i].w;
+    cs__free(a, k->node);
+    k->node = node;
     k->cap = cap;
     k->valid = false;
     return true;
@@ -131,10 +121,10 @@ static void walk_up(cs__kinetic *k, size_t leaf, bool changed_line)
     for (size_t i = leaf / 2; i >= 1; i /= 2) {
         if (eval)
             eval = node_eval(k, i, k->now) || changed_line;
-        double m = min3(k->cert[i], child_min(k, 2 * i), child_min(k, 2 * i + 1));
-        if (!eval && m == k->mincert[i])
+        double m = subtree_min(k, i);
+        if (!eval && m == k->node[i].mincert)
             break;
-        k->mincert[i] = m;
+        k->node[i].mincert = m;
     }
 }
 
@@ -142,7 +132,7 @@ void cs__kin_set(cs__kinetic *k, uint32_t slot, double a, double s, uint64_t id,
                  bool changed_line)
 {
     size_t leaf = k->cap + slot;
-    cs__line *l = &k->line[leaf];
+    cs__line *l = &k->node[leaf].w;
     l->a = a;
     l->s = s;
     l->id = id;
@@ -154,7 +144,7 @@ void cs__kin_set(cs__kinetic *k, uint32_t slot, double a, double s, uint64_t id,
 void cs__kin_clear(cs__kinetic *k, uint32_t slot)
 {
     size_t leaf = k->cap + slot;
-    k->line[leaf].slot = CS__NIL;
+    k->node[leaf].w.slot = CS__NIL;
     if (k->valid)
         walk_up(k, leaf, false);
 }
@@ -163,14 +153,14 @@ void cs__kin_clear(cs__kinetic *k, uint32_t slot)
  * winner of i changed. Depth <= 31. */
 static bool advance_node(cs__kinetic *k, size_t i, double t)
 {
-    if (i >= k->cap || k->mincert[i] > t)
+    if (i >= k->cap || k->node[i].mincert > t)
         return false;
     bool below = advance_node(k, 2 * i, t);
     below = advance_node(k, 2 * i + 1, t) || below;
     bool changed = false;
-    if (below || k->cert[i] <= t)
+    if (below || k->node[i].cert <= t)
         changed = node_eval(k, i, t);
-    k->mincert[i] = min3(k->cert[i], child_min(k, 2 * i), child_min(k, 2 * i + 1));
+    k->node[i].mincert = subtree_min(k, i);
     return changed;
 }
 
@@ -179,7 +169,7 @@ void cs__kin_advance(cs__kinetic *k, double t)
     if (!k->valid) {
         for (size_t i = k->cap; i-- > 1;) {
             node_eval(k, i, t);
-            k->mincert[i] = min3(k->cert[i], child_min(k, 2 * i), child_min(k, 2 * i + 1));
+            k->node[i].mincert = subtree_min(k, i);
         }
         k->valid = true;
     } else if (k->cap > 0) {
@@ -193,7 +183,7 @@ void cs__kin_advance(cs__kinetic *k, double t)
 static bool node_less(const void *ctx, uint32_t a, uint32_t b)
 {
     const cs__kinetic *k = ctx;
-    return cs__line_before(&k->line[a], &k->line[b], k->now);
+    return line_before(&k->node[a].w, &k->node[b].w, k->now);
 }
 
 size_t cs__kin_room(const cs__kinetic *k, size_t cap, size_t live)
@@ -212,15 +202,15 @@ size_t cs__kin_room(const cs__kinetic *k, size_t cap, size_t live)
 size_t cs__kin_list(const cs__kinetic *k, uint32_t *room, uint64_t *out, size_t cap)
 {
     size_t m = 0, count = 0;
-    if (cap > 0 && k->cap > 0 && k->line[1].slot != CS__NIL)
+    if (cap > 0 && k->cap > 0 && k->node[1].w.slot != CS__NIL)
         cs__pq_push(room, &m, 1, node_less, k);
     while (m > 0 && count < cap) {
         uint32_t v = cs__pq_pop(room, &m, node_less, k);
-        uint32_t w = k->line[v].slot;
-        out[count++] = k->line[v].id;
+        uint32_t w = k->node[v].w.slot;
+        out[count++] = k->node[v].w.id;
         while (v < k->cap) {
-            uint32_t mine = k->line[2 * v].slot == w ? 2 * v : 2 * v + 1;
-            if (k->line[mine ^ 1u].slot != CS__NIL)
+            uint32_t mine = k->node[2 * v].w.slot == w ? 2 * v : 2 * v + 1;
+            if (k->node[mine ^ 1u].w.slot != CS__NIL)
                 cs__pq_push(room, &m, mine ^ 1u, node_less, k);
             v = mine;
         }
@@ -234,20 +224,23 @@ bool cs__kin_check(const cs__kinetic *k)
 {
     if (!k->valid)
         return true;
+    for (size_t i = k->cap; i < 2 * k->cap; i++)
+        if (k->node[i].cert != CS__INF || k->node[i].mincert != CS__INF)
+            return false;
     for (size_t i = k->cap; i-- > 1;) {
         double c;
         const cs__line *w = node_winner(k, i, k->now, &c);
-        const cs__line *l = &k->line[i];
-        if (l->slot != w->slot)
+        const cs__knode *n = &k->node[i];
+        if (n->w.slot != w->slot)
             return false;
-        if (w->slot != CS__NIL && (l->a != w->a || l->s != w->s || l->id != w->id))
+        if (w->slot != CS__NIL && (n->w.a != w->a || n->w.s != w->s || n->w.id != w->id))
             return false;
         /* A pair that can cross has a certificate, beyond the clock. */
-        if ((c == CS__INF) != (k->cert[i] == CS__INF))
+        if ((c == CS__INF) != (n->cert == CS__INF))
             return false;
-        if (k->cert[i] != CS__INF && !(k->cert[i] > k->now))
+        if (n->cert != CS__INF && !(n->cert > k->now))
             return false;
-        if (k->mincert[i] != min3(k->cert[i], child_min(k, 2 * i), child_min(k, 2 * i + 1)))
+        if (n->mincert != subtree_min(k, i))
             return false;
     }
     return true;
