@@ -859,6 +859,96 @@ START_TEST(hrrn_small_and_sparse)
 }
 END_TEST
 
+
+START_TEST(lazy_deletion_and_updates)
+{
+    /* Cancels and re-keys leave stale entries behind; they are dropped in
+     * bulk once they outnumber the live ones. Re-keys never allocate: the
+     * allocator is armed to fail on any call. Expected orders by hand. */
+    test_alloc ta = {0};
+    cs_allocator a = test_alloc_make(&ta);
+    cs_queue *q = make_queue_a(CS_QUEUE_SJF, 0, 1000, NULL, &a);
+    /* 200 tasks, ids 1..200, estimate = id, all at t=0: SJF order = id order. */
+    for (uint64_t id = 1; id <= 200; id++)
+        push(q, id, 0, 0, (double)id, 0);
+    /* Cancel every id not divisible by 10: 180 stale, 20 live (10, 20, ...). */
+    for (uint64_t id = 1; id <= 200; id++)
+        if (id % 10 != 0)
+            ck_assert_int_eq(cs_queue_remove(q, id), CS_OK);
+    ck_assert_int_eq(cs_queue_check(q), CS_OK);
+    uint64_t want[20];
+    for (size_t i = 0; i < 20; i++)
+        want[i] = 10 * (i + 1);
+    expect_order(q, 0, want, 20);
+    /* 5000 re-keys of task 200 between estimates 0.5 and 205, none allocating:
+     * at the end its estimate is 205, so it is still last. */
+    test_alloc_fail_after(&ta, 1);
+    for (int i = 0; i < 5000; i++)
+        ck_assert_int_eq(cs_queue_set_estimate(q, 200, i % 2 ? 205.0 : 0.5), CS_OK);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(cs_queue_set_priority(q, 10, i), CS_OK);
+    ck_assert_int_eq(ta.failures, 0);
+    test_alloc_fail_after(&ta, 0);
+    expect_order(q, 0, want, 20);
+    /* Task 200 to 0.5 s: first. */
+    ck_assert_int_eq(cs_queue_set_estimate(q, 200, 0.5), CS_OK);
+    uint64_t want2[20] = {200};
+    for (size_t i = 1; i < 20; i++)
+        want2[i] = 10 * i;
+    expect_order(q, 0, want2, 20);
+    /* Cancelled ids can come back: slots are reused only once no stale entry
+     * names them, so the order stays right. 5 (estimate 5) goes between 200
+     * and 10; 15 (estimate 15) between 10 and 20. */
+    push(q, 5, 0, 0, 5, 0);
+    push(q, 15, 0, 0, 15, 0);
+    uint64_t want3[22] = {200, 5, 10, 15};
+    for (size_t i = 4; i < 22; i++)
+        want3[i] = 10 * (i - 2);
+    expect_order(q, 0, want3, 22);
+    for (size_t i = 0; i < 22; i++)
+        expect_pop(q, 1, want3[i]);
+    cs_queue_destroy(q);
+    ck_assert_int_eq(ta.live, 0);
+
+    /* FCFS with out-of-order arrivals: the sorted run takes the in-order
+     * ones, the heap the rest; the merge is the FCFS order. Arrivals
+     * 0, 10, 5, 20, 15, 25, 1 (ids 1..7) -> by arrival: 1, 7, 3, 2, 5, 4, 6. */
+    q = make_queue(CS_QUEUE_FCFS, 0, 1, NULL);
+    const double arr[] = {0, 10, 5, 20, 15, 25, 1};
+    for (uint64_t id = 1; id <= 7; id++)
+        push(q, id, 0, 0, 0, arr[id - 1]);
+    const uint64_t want4[] = {1, 7, 3, 2, 5, 4, 6};
+    expect_order(q, 30, want4, 7);
+    ck_assert_int_eq(cs_queue_remove(q, 3), CS_OK);
+    ck_assert_int_eq(cs_queue_remove(q, 4), CS_OK);
+    const uint64_t want5[] = {1, 7, 2, 5, 6};
+    expect_order(q, 30, want5, 5);
+    for (size_t i = 0; i < 5; i++)
+        expect_pop(q, 30, want5[i]);
+    cs_queue_destroy(q);
+}
+END_TEST
+
+START_TEST(older_spec_struct)
+{
+    /* A caller compiled against the first published task spec (ending at
+     * elastic_min) is accepted. */
+    cs_queue *q = make_queue(CS_QUEUE_SJF, 0, 9, NULL);
+    cs_task_spec t;
+    size_t old = offsetof(cs_task_spec, elastic_min) + sizeof(uint32_t);
+    ck_assert_int_eq(cs_task_spec_init(&t, old), CS_OK);
+    t.id = 3;
+    t.demand = one_cpu;
+    t.num_resources = 1;
+    t.runtime_estimate = 2;
+    ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_OK);
+    push(q, 4, 0, 0, 1, 0);
+    const uint64_t want[] = {4, 3};
+    expect_order(q, 0, want, 2);
+    cs_queue_destroy(q);
+}
+END_TEST
+
 /* ---- bad inputs ------------------------------------------------------------ */
 
 typedef struct qsnap {
@@ -1075,6 +1165,8 @@ int main(void)
     tcase_add_test(tc, model_drf);
     tcase_add_test(tc, hrrn_kinetic_vs_scan);
     tcase_add_test(tc, hrrn_small_and_sparse);
+    tcase_add_test(tc, lazy_deletion_and_updates);
+    tcase_add_test(tc, older_spec_struct);
     tcase_add_test(tc, bad_inputs_change_nothing);
     tcase_add_test(tc, allocation_failures);
     suite_add_tcase(s, tc);
