@@ -352,6 +352,15 @@ static bool heap_walk_less(const void *ctx, uint32_t a, uint32_t b)
     return entry_before(w->q, &w->h->e[a], &w->h->e[b]);
 }
 
+/* Best-first walk step: the children of heap position i become candidates. */
+static void push_children(uint32_t *room, size_t *m, size_t i, size_t n, cs__less_fn less,
+                          const void *ctx)
+{
+    size_t c = cs__heap_child(i);
+    for (size_t j = c; j < c + CS__HEAP_D && j < n; j++)
+        cs__pq_push(room, m, (uint32_t)j, less, ctx);
+}
+
 /* Candidates the walk of ts_list may hold. */
 static size_t ts_room(const tset *s, size_t k)
 {
@@ -375,20 +384,16 @@ static void ts_list(const cs_queue *q, const tset *s, uint32_t *room, uint64_t *
         while (ri < s->rlen && !entry_valid(q, ring_at(s, ri)))
             ri++;
         /* Expose children of stale heap candidates until the best is valid. */
-        while (m > 0 && !entry_valid(q, &s->heap.e[room[0]])) {
-            size_t c = cs__heap_child(cs__pq_pop(room, &m, heap_walk_less, &w));
-            for (size_t j = c; j < c + CS__HEAP_D && j < s->heap.n; j++)
-                cs__pq_push(room, &m, (uint32_t)j, heap_walk_less, &w);
-        }
+        while (m > 0 && !entry_valid(q, &s->heap.e[room[0]]))
+            push_children(room, &m, cs__pq_pop(room, &m, heap_walk_less, &w), s->heap.n,
+                          heap_walk_less, &w);
         if (ri < s->rlen && (m == 0 || entry_before(q, ring_at(s, ri), &s->heap.e[room[0]]))) {
             out[(*count)++] = q->t[ring_at(s, ri)->item].id;
             ri++;
         } else if (m > 0) {
             uint32_t i = cs__pq_pop(room, &m, heap_walk_less, &w);
             out[(*count)++] = q->t[s->heap.e[i].item].id;
-            size_t c = cs__heap_child(i);
-            for (size_t j = c; j < c + CS__HEAP_D && j < s->heap.n; j++)
-                cs__pq_push(room, &m, (uint32_t)j, heap_walk_less, &w);
+            push_children(room, &m, i, s->heap.n, heap_walk_less, &w);
         } else {
             break;
         }
@@ -755,9 +760,7 @@ cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
         while (m > 0 && *count < k) {
             uint32_t i = cs__pq_pop(troom, &m, tenant_walk_less, &tw);
             ts_list(q, &q->ts[q->theap.e[i].item], room, ids, k, count);
-            size_t c = cs__heap_child(i);
-            for (size_t j = c; j < c + CS__HEAP_D && j < q->theap.n; j++)
-                cs__pq_push(troom, &m, (uint32_t)j, tenant_walk_less, &tw);
+            push_children(troom, &m, i, q->theap.n, tenant_walk_less, &tw);
         }
     }
     return CS_OK;

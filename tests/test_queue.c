@@ -812,40 +812,21 @@ static void run_model(cs_queue_policy policy, uint64_t seed, long nops, size_t s
     cs_fair_destroy(f);
 }
 
-START_TEST(model_fcfs)
+/* FCFS, priority, SJF, fair share and DRF against the model (_i is Check's
+ * loop index). */
+START_TEST(model_policies)
 {
-    run_model(CS_QUEUE_FCFS, 11, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_priority)
-{
-    run_model(CS_QUEUE_PRIORITY, 12, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_sjf)
-{
-    run_model(CS_QUEUE_SJF, 13, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_fairshare)
-{
-    run_model(CS_QUEUE_FAIRSHARE, 14, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_drf)
-{
-    run_model(CS_QUEUE_DRF, 15, 20000, 400);
+    static const cs_queue_policy policies[] = {CS_QUEUE_FCFS, CS_QUEUE_PRIORITY, CS_QUEUE_SJF,
+                                               CS_QUEUE_FAIRSHARE, CS_QUEUE_DRF};
+    run_model(policies[_i], 11 + (uint64_t)_i, 20000, 400);
 }
 END_TEST
 
 START_TEST(hrrn_kinetic_vs_scan)
 {
-    /* 100k random operations: pushes (arrivals up to 20 s in the past),
-     * removals, peeks and pops at non-decreasing times (often equal),
+    /* 100k random operations: pushes (arrivals up to 20 s in the past, some
+     * up to 25 s ahead), removals, peeks and pops at non-decreasing times
+     * (often equal),
      * estimate changes, requeues and listings; small integer ticks make
      * equal ratios common. Each pick is checked against the O(n) scan. */
     run_model(CS_QUEUE_HRRN, 16, 100000, 3000);
@@ -1158,11 +1139,7 @@ int main(void)
     tcase_add_test(tc, drf_paper_example);
     tcase_add_test(tc, drf_weighted_example);
     tcase_add_test(tc, two_queues_one_fair);
-    tcase_add_test(tc, model_fcfs);
-    tcase_add_test(tc, model_priority);
-    tcase_add_test(tc, model_sjf);
-    tcase_add_test(tc, model_fairshare);
-    tcase_add_test(tc, model_drf);
+    tcase_add_loop_test(tc, model_policies, 0, 5);
     tcase_add_test(tc, hrrn_kinetic_vs_scan);
     tcase_add_test(tc, hrrn_small_and_sparse);
     tcase_add_test(tc, lazy_deletion_and_updates);
