@@ -1,47 +1,49 @@
-/* Pending-task queues: FCFS, priority with aging, SJF (indexed 4-ary heaps),
- * HRRN (kinetic tournament), fair share and DRF (a heap of tenants keyed by
- * the borrowed cs_fair handle, each tenant with its own FCFS heap).
+/* Pending-task queues: FCFS, priority with aging, SJF, HRRN, fair share, DRF.
  *
- * Tasks live in a slot table (free list, id map); a slot index is stable for
- * the task's stay and doubles as its leaf in the HRRN tournament. */
+ * Tasks live in a slot table (free list, id map). The orders are kept by:
+ * - a task set (FCFS, PRIORITY, SJF; and one per tenant, FCFS, for fair share
+ *   and DRF): a sorted run in a ring buffer, which takes every entry that does
+ *   not sort before the run's tail (in-order arrivals: O(1), sequential
+ *   memory), and a 4-ary heap for the rest. Both use lazy deletion: an entry
+ *   names a slot and the slot's generation; a cancel or re-key bumps the
+ *   generation, and stale entries are dropped when they reach the front or,
+ *   once they outnumber the live ones, all at once (amortised O(1) each). No
+ *   position array is maintained, which halves the cache misses of a pop. A
+ *   slot is reused only once no entry names it, so the order data an entry
+ *   reads through its slot never changes under it.
+ * - a kinetic tournament for HRRN (queue_kinetic.c).
+ * - for fair share and DRF, an indexed heap of the tenants with pending tasks,
+ *   keyed by the borrowed cs_fair handle, which notifies the queue of every
+ *   change (fair_internal.h). */
 #include "cloudsched/queue.h"
-
-#include <float.h>
 
 #include "fair_internal.h"
 #include "queue_internal.h"
 #include "task_internal.h"
 
+/* Stale entries tolerated in a task set beyond its live ones. */
+#define STALE_SLACK 16
+
 typedef struct task {
-    uint64_t id;       /* CS_ID_NONE when the slot is free */
+    uint64_t id;
     uint64_t tenant;
     double arrival;
-    double svc;        /* service time: estimate, or the default when unknown */
-    double estimate;   /* as given; 0 = unknown */
+    double svc;      /* service time: the estimate, or the default when unknown */
+    double estimate; /* as given; 0 = unknown */
     int64_t priority;
-    uint32_t link;     /* fair index (fair share, DRF); next free slot when free */
-    uint32_t unused;
+    uint32_t link;   /* fair index while pending (fair share, DRF); next free slot when free */
+    uint32_t gen;    /* bumped when the task's set entry goes stale */
+    uint32_t refs;   /* set entries naming this slot, live or stale */
+    bool live;       /* pending */
 } task;
 
-/* Kinetic tournament over the response-ratio lines of the HRRN tasks.
- * Nodes are numbered as in a binary heap: 1 is the root, node i has children
- * 2i and 2i + 1, and leaf cap + s holds slot s. win[i] is the slot that wins
- * node i at the queue's clock; cert[i] is a time up to which that winner is
- * certain to stay (the lines of win[2i] and win[2i + 1] do not cross before
- * it), and the nodes with a finite certificate sit in the event heap. */
-typedef struct kinetic {
-    size_t cap;      /* number of leaves, a power of two; 0 before the first push */
-    uint32_t *win;   /* 2 * cap */
-    double *cert;    /* cap */
-    uint32_t *epos;  /* cap: position in `events`, or CS__NIL */
-    cs__heap events; /* items are internal nodes, keyed by cert */
-    bool valid;      /* win/cert/events describe the clock `now` */
-} kinetic;
-
-/* Pending tasks of one tenant (fair share, DRF), indexed by fair index. */
-typedef struct qtenant {
-    cs__heap h; /* FCFS: key arrival, ties by id */
-} qtenant;
+/* Sorted run + heap of (key, slot, generation) entries; see the file comment. */
+typedef struct tset {
+    cs__hentry *ring;
+    size_t rhead, rlen, rcap; /* rcap: 0 or a power of two */
+    cs__heap heap;
+    size_t live;              /* valid entries */
+} tset;
 
 struct cs_queue {
     cs_allocator alloc;
@@ -53,21 +55,18 @@ struct cs_queue {
     double now; /* -inf before the first peek, pop or order */
 
     task *t;
-    size_t t_cap;
-    uint32_t *pos; /* heap position of each slot */
-    size_t pos_cap;
-    size_t nslots, n;
+    size_t t_cap, nslots, n;
     uint32_t free_head;
     cs_idmap map;
 
-    cs__heap heap; /* FCFS, PRIORITY, SJF */
-    kinetic kin;   /* HRRN */
+    tset set;        /* FCFS, PRIORITY, SJF */
+    cs__kinetic kin; /* HRRN */
 
     cs__heap theap;  /* fair share, DRF: tenants with pending tasks */
     uint32_t *tpos;  /* position in theap by fair index */
     size_t tpos_cap;
-    qtenant *qt;
-    size_t qt_len, qt_cap;
+    tset *ts;        /* by fair index */
+    size_t ts_len, ts_cap;
 
     uint32_t *scratch; /* cs_queue_order's candidate heaps */
     size_t scratch_cap;
@@ -83,12 +82,7 @@ static const cs_queue_options queue_options_defaults = {
 
 #define QUEUE_OPTIONS_MIN_SIZE (offsetof(cs_queue_options, fair) + sizeof(cs_fair *))
 
-static bool uses_fair(const cs_queue *q)
-{
-    return q->policy == CS_QUEUE_FAIRSHARE || q->policy == CS_QUEUE_DRF;
-}
-
-static bool uses_heap(const cs_queue *q)
+static bool uses_set(const cs_queue *q)
 {
     return q->policy == CS_QUEUE_FCFS || q->policy == CS_QUEUE_PRIORITY ||
            q->policy == CS_QUEUE_SJF;
@@ -97,12 +91,17 @@ static bool uses_heap(const cs_queue *q)
 /* ---- orders ------------------------------------------------------------- */
 
 /* Ties everywhere: earlier arrival, then smaller id. */
+static inline bool rec_before(const task *x, const task *y)
+{
+    if (x->arrival != y->arrival)
+        return x->arrival < y->arrival;
+    return x->id < y->id;
+}
+
 static bool task_tie(const void *ctx, uint32_t a, uint32_t b)
 {
     const task *t = ((const cs_queue *)ctx)->t;
-    if (t[a].arrival != t[b].arrival)
-        return t[a].arrival < t[b].arrival;
-    return t[a].id < t[b].id;
+    return rec_before(&t[a], &t[b]);
 }
 
 static bool tenant_tie(const void *ctx, uint32_t a, uint32_t b)
@@ -111,9 +110,9 @@ static bool tenant_tie(const void *ctx, uint32_t a, uint32_t b)
     return cs__fair_tenant_id(f, a) < cs__fair_tenant_id(f, b);
 }
 
-static cs__heap_ops task_ops(cs_queue *q)
+static cs__heap_ops set_ops(const cs_queue *q)
 {
-    cs__heap_ops ops = {q->pos, task_tie, q};
+    cs__heap_ops ops = {NULL, task_tie, q};
     return ops;
 }
 
@@ -123,8 +122,8 @@ static cs__heap_ops tenant_ops(cs_queue *q)
     return ops;
 }
 
-/* Heap key of a task (smaller first) under FCFS, PRIORITY or SJF. */
-static double heap_key(const cs_queue *q, const task *t)
+/* Key of a task in its set (smaller first). */
+static double set_key(const cs_queue *q, const task *t)
 {
     switch (q->policy) {
     case CS_QUEUE_PRIORITY:
@@ -133,7 +132,7 @@ static double heap_key(const cs_queue *q, const task *t)
         return q->slope * t->arrival - (double)t->priority;
     case CS_QUEUE_SJF:
         return t->svc;
-    default:
+    default: /* FCFS, and FCFS inside a tenant */
         return t->arrival;
     }
 }
@@ -144,179 +143,261 @@ static double tenant_key(const cs_queue *q, uint32_t fidx)
                         q->policy == CS_QUEUE_DRF ? CS__FAIR_KEY_DRF : CS__FAIR_KEY_USAGE);
 }
 
-/* ---- HRRN kinetic tournament ---------------------------------------------- */
+/* ---- slots ---------------------------------------------------------------- */
 
-/* True when slot a goes before slot b at time t: a higher response ratio
- * (t - a + s) / s, compared by cross-multiplication; then task_tie. */
-static bool hrrn_before(const cs_queue *q, uint32_t a, uint32_t b, double t)
+static void slot_free(cs_queue *q, uint32_t s)
 {
-    const task *x = &q->t[a], *y = &q->t[b];
-    double lhs = ((t - x->arrival) + x->svc) * y->svc;
-    double rhs = ((t - y->arrival) + y->svc) * x->svc;
-    if (lhs != rhs)
-        return lhs > rhs;
-    return task_tie(q, a, b);
+    q->t[s].link = q->free_head;
+    q->free_head = s;
 }
 
-/* A time up to which winner w (ahead at time t) stays ahead of loser l. Only a
- * steeper line (smaller s) can overtake; the lines meet at
- *   t* = (s_w a_l - s_l a_w) / (s_w - s_l).
- * The certificate is t* minus a bound on the rounding of t* and of the
- * comparison near it, so that it never fires late; firing early only costs a
- * re-check. It is always > t. */
-static double cross_time(const cs_queue *q, uint32_t w, uint32_t l, double t)
+/* One entry naming slot s is gone; a dead slot is reused once none is left. */
+static void slot_unref(cs_queue *q, uint32_t s)
 {
-    const task *W = &q->t[w], *L = &q->t[l];
-    if (!(L->svc < W->svc))
-        return CS__INF;
-    double den = W->svc - L->svc;
-    double ts = (W->svc * L->arrival - L->svc * W->arrival) / den;
-    double mag = fabs(ts) + fabs(L->arrival) + fabs(W->arrival) + L->svc + W->svc;
-    double c = ts - 16.0 * DBL_EPSILON * (mag * (L->svc + W->svc) / den + fabs(ts));
-    return c > t ? c : nextafter(t, CS__INF);
+    if (--q->t[s].refs == 0 && !q->t[s].live)
+        slot_free(q, s);
 }
 
-static cs__heap_ops event_ops(kinetic *k)
+/* The task leaves the queue; its entries (if any are left) go stale. */
+static void task_kill(cs_queue *q, uint32_t s)
 {
-    cs__heap_ops ops = {k->epos, NULL, NULL};
-    return ops;
+    task *t = &q->t[s];
+    cs__idmap_del(&q->map, t->id);
+    t->live = false;
+    t->gen++;
+    q->n--;
+    if (t->refs == 0)
+        slot_free(q, s);
 }
 
-static void set_cert(kinetic *k, uint32_t node, double c)
+/* ---- task sets ------------------------------------------------------------ */
+
+static inline cs__hentry *ring_at(const tset *s, size_t i)
 {
-    cs__heap_ops ops = event_ops(k);
-    uint32_t p = k->epos[node];
-    k->cert[node] = c;
-    if (c == CS__INF) {
-        if (p != CS__NIL)
-            cs__heap_remove_at(&k->events, p, &ops);
-    } else if (p == CS__NIL) {
-        cs__heap_push(&k->events, c, node, &ops);
-    } else {
-        cs__heap_update(&k->events, p, c, &ops);
-    }
+    return &s->ring[(s->rhead + i) & (s->rcap - 1)];
 }
 
-/* Winner and certificate of internal node i from its children at time t. */
-static void node_eval(const cs_queue *q, uint32_t i, double t, uint32_t *winner, double *cert)
+static inline bool entry_valid(const cs_queue *q, const cs__hentry *e)
 {
-    const uint32_t *win = q->kin.win;
-    uint32_t x = win[2 * i], y = win[2 * i + 1];
-    *cert = CS__INF;
-    if (x == CS__NIL) {
-        *winner = y;
-    } else if (y == CS__NIL) {
-        *winner = x;
-    } else if (hrrn_before(q, x, y, t)) {
-        *winner = x;
-        *cert = cross_time(q, x, y, t);
-    } else {
-        *winner = y;
-        *cert = cross_time(q, y, x, t);
-    }
+    return q->t[e->item].gen == e->aux;
 }
 
-/* Re-evaluate node i at time t; true when its winner changed. */
-static bool node_fix(cs_queue *q, uint32_t i, double t)
+static inline bool entry_before(const cs_queue *q, const cs__hentry *x, const cs__hentry *y)
 {
-    uint32_t w;
-    double c;
-    node_eval(q, i, t, &w, &c);
-    set_cert(&q->kin, i, c);
-    bool changed = q->kin.win[i] != w;
-    q->kin.win[i] = w;
-    return changed;
+    if (x->key != y->key)
+        return x->key < y->key;
+    return task_tie(q, x->item, y->item);
 }
 
-/* Build every node afresh at time t. O(cap). */
-static void kin_rebuild(cs_queue *q, double t)
+static size_t ts_stale(const tset *s)
 {
-    kinetic *k = &q->kin;
-    uint32_t cap = (uint32_t)k->cap;
-    for (uint32_t s = 0; s < cap; s++)
-        k->win[cap + s] = s < q->nslots && q->t[s].id != CS_ID_NONE ? s : CS__NIL;
-    k->events.n = 0;
-    for (uint32_t i = cap; i-- > 1;) {
-        node_eval(q, i, t, &k->win[i], &k->cert[i]);
-        k->epos[i] = CS__NIL;
-        if (k->cert[i] != CS__INF) {
-            k->events.e[k->events.n].key = k->cert[i];
-            k->events.e[k->events.n].item = i;
-            k->events.n++;
-        }
-    }
-    cs__heap_ops ops = event_ops(k);
-    cs__heap_build(&k->events, &ops);
-    k->valid = true;
+    return s->rlen + s->heap.n - s->live;
 }
 
-/* Bring the tournament to time t >= its clock: replay every certificate that
- * expires by t, re-evaluating at t itself (events skipped in between are
- * resolved by the comparison at t), then pass changed winners up the tree. */
-static void kin_advance(cs_queue *q, double t)
+/* Whether an entry with this key for this task may go at the end of the
+ * sorted run: it does not sort before the run's tail. */
+static bool ring_accepts(const cs_queue *q, const tset *s, double key, const task *rec)
 {
-    kinetic *k = &q->kin;
-    if (!k->valid) {
-        kin_rebuild(q, t);
-        return;
-    }
-    while (k->events.n > 0 && k->events.e[0].key <= t) {
-        uint32_t i = k->events.e[0].item;
-        while (node_fix(q, i, t) && i > 1)
-            i /= 2;
-    }
+    if (s->rlen == 0)
+        return true;
+    const cs__hentry *tail = ring_at(s, s->rlen - 1);
+    if (key != tail->key)
+        return key > tail->key;
+    return !rec_before(rec, &q->t[tail->item]);
 }
 
-/* Slot s entered, left or changed its line: re-evaluate its ancestors at the
- * queue's clock. A changed line re-evaluates every ancestor (`always`),
- * otherwise the walk stops where the winner stays the same. */
-static void kin_leaf(cs_queue *q, uint32_t s, bool present, bool always)
+static bool ring_reserve(const cs_allocator *a, tset *s, size_t need)
 {
-    kinetic *k = &q->kin;
-    if (!k->valid)
-        return; /* rebuilt at the next peek, pop or order */
-    uint32_t i = (uint32_t)k->cap + s;
-    k->win[i] = present ? s : CS__NIL;
-    for (i /= 2; i >= 1; i /= 2)
-        if (!node_fix(q, i, q->now) && !always)
-            break;
-}
-
-/* Arrays for a tournament of `cap` leaves, allocated before anything changes. */
-static cs_status kin_grow(cs_queue *q, size_t need)
-{
-    kinetic *k = &q->kin;
-    if (need <= k->cap)
-        return CS_OK;
-    size_t cap = k->cap < 8 ? 8 : k->cap;
+    if (need <= s->rcap)
+        return true;
+    size_t cap = s->rcap < 8 ? 8 : s->rcap * 2;
     while (cap < need)
         cap *= 2;
-    if (cap > ((size_t)1 << 31))
-        return CS_ERR_OVERFLOW;
-    uint32_t *win = cs__alloc_array(&q->alloc, 2 * cap, sizeof *win);
-    double *cert = cs__alloc_array(&q->alloc, cap, sizeof *cert);
-    uint32_t *epos = cs__alloc_array(&q->alloc, cap, sizeof *epos);
-    cs__hentry *ev = cs__alloc_array(&q->alloc, cap, sizeof *ev);
-    if (win == NULL || cert == NULL || epos == NULL || ev == NULL) {
-        cs__free(&q->alloc, win);
-        cs__free(&q->alloc, cert);
-        cs__free(&q->alloc, epos);
-        cs__free(&q->alloc, ev);
-        return CS_ERR_NOMEM;
+    cs__hentry *r = cs__alloc_array(a, cap, sizeof *r);
+    if (r == NULL)
+        return false;
+    for (size_t i = 0; i < s->rlen; i++)
+        r[i] = *ring_at(s, i);
+    cs__free(a, s->ring);
+    s->ring = r;
+    s->rcap = cap;
+    s->rhead = 0;
+    return true;
+}
+
+static void ts_free(const cs_allocator *a, tset *s)
+{
+    cs__free(a, s->ring);
+    cs__heap_free(a, &s->heap);
+    memset(s, 0, sizeof *s);
+}
+
+/* Room for one more entry (key, rec), and a heap of at least heap_need. */
+static bool ts_reserve(cs_queue *q, tset *s, double key, const task *rec, size_t heap_need)
+{
+    if (ring_accepts(q, s, key, rec)) {
+        if (!ring_reserve(&q->alloc, s, s->rlen + 1))
+            return false;
+    } else if (heap_need < s->heap.n + 1) {
+        heap_need = s->heap.n + 1;
     }
-    cs__free(&q->alloc, k->win);
-    cs__free(&q->alloc, k->cert);
-    cs__free(&q->alloc, k->epos);
-    cs__free(&q->alloc, k->events.e);
-    k->win = win;
-    k->cert = cert;
-    k->epos = epos;
-    k->events.e = ev;
-    k->events.cap = cap;
-    k->events.n = 0;
-    k->cap = cap;
-    k->valid = false;
-    return CS_OK;
+    return cs__heap_reserve(&q->alloc, &s->heap, heap_need);
+}
+
+/* Add e (room reserved): to the run when it sorts last, else to the heap. */
+static void ts_insert(cs_queue *q, tset *s, cs__hentry e, bool allow_ring)
+{
+    q->t[e.item].refs++;
+    if (allow_ring && ring_accepts(q, s, e.key, &q->t[e.item])) {
+        *ring_at(s, s->rlen) = e;
+        s->rlen++;
+    } else {
+        cs__heap_ops ops = set_ops(q);
+        cs__heap_push(&s->heap, e, &ops);
+    }
+}
+
+/* Drop every stale entry: the run keeps its order, the heap is rebuilt. O(size). */
+static void ts_compact(cs_queue *q, tset *s)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < s->rlen; i++) {
+        cs__hentry e = *ring_at(s, i);
+        if (entry_valid(q, &e))
+            *ring_at(s, w++) = e;
+        else
+            slot_unref(q, e.item);
+    }
+    s->rlen = w;
+    w = 0;
+    for (size_t i = 0; i < s->heap.n; i++) {
+        cs__hentry e = s->heap.e[i];
+        if (entry_valid(q, &e))
+            s->heap.e[w++] = e;
+        else
+            slot_unref(q, e.item);
+    }
+    s->heap.n = w;
+    cs__heap_ops ops = set_ops(q);
+    cs__heap_build(&s->heap, &ops);
+}
+
+static void ts_maybe_compact(cs_queue *q, tset *s)
+{
+    if (ts_stale(s) > s->live + STALE_SLACK || (s->live == 0 && ts_stale(s) > 0))
+        ts_compact(q, s);
+}
+
+/* Drop stale entries at the front of the run and the top of the heap. */
+static void ts_clean(cs_queue *q, tset *s)
+{
+    while (s->rlen > 0 && !entry_valid(q, ring_at(s, 0))) {
+        uint32_t slot = ring_at(s, 0)->item;
+        s->rhead = (s->rhead + 1) & (s->rcap - 1);
+        s->rlen--;
+        slot_unref(q, slot);
+    }
+    cs__heap_ops ops = set_ops(q);
+    while (s->heap.n > 0 && !entry_valid(q, &s->heap.e[0])) {
+        uint32_t slot = s->heap.e[0].item;
+        cs__heap_remove_at(&s->heap, 0, &ops);
+        slot_unref(q, slot);
+    }
+}
+
+/* After ts_clean on a set with live entries: is the first one in the run? */
+static bool ts_head_in_ring(const cs_queue *q, const tset *s)
+{
+    if (s->heap.n == 0)
+        return true;
+    if (s->rlen == 0)
+        return false;
+    return entry_before(q, ring_at(s, 0), &s->heap.e[0]);
+}
+
+static uint32_t ts_head(cs_queue *q, tset *s)
+{
+    ts_clean(q, s);
+    return ts_head_in_ring(q, s) ? ring_at(s, 0)->item : s->heap.e[0].item;
+}
+
+/* Remove the first entry (ts_head was just called) and its task. */
+static void ts_pop_head(cs_queue *q, tset *s)
+{
+    uint32_t slot;
+    if (ts_head_in_ring(q, s)) {
+        slot = ring_at(s, 0)->item;
+        s->rhead = (s->rhead + 1) & (s->rcap - 1);
+        s->rlen--;
+    } else {
+        cs__heap_ops ops = set_ops(q);
+        slot = s->heap.e[0].item;
+        cs__heap_remove_at(&s->heap, 0, &ops);
+    }
+    s->live--;
+    task_kill(q, slot);
+    slot_unref(q, slot);
+    ts_maybe_compact(q, s);
+}
+
+/* Best-first walk over the heap part, merged with the run. */
+typedef struct heap_walk {
+    const cs_queue *q;
+    const cs__heap *h;
+} heap_walk;
+
+static bool heap_walk_less(const void *ctx, uint32_t a, uint32_t b)
+{
+    const heap_walk *w = ctx;
+    return entry_before(w->q, &w->h->e[a], &w->h->e[b]);
+}
+
+/* Best-first walk step: the children of heap position i become candidates. */
+static void push_children(uint32_t *room, size_t *m, size_t i, size_t n, cs__less_fn less,
+                          const void *ctx)
+{
+    size_t c = cs__heap_child(i);
+    for (size_t j = c; j < c + CS__HEAP_D && j < n; j++)
+        cs__pq_push(room, m, (uint32_t)j, less, ctx);
+}
+
+/* Candidates the walk of ts_list may hold. */
+static size_t ts_room(const tset *s, size_t k)
+{
+    size_t need;
+    if (!cs__add_size(k, ts_stale(s), &need) || !cs__mul_size(need, CS__HEAP_D - 1, &need) ||
+        !cs__add_size(need, 1, &need) || need > s->heap.n)
+        need = s->heap.n;
+    return need;
+}
+
+/* Append the ids of s in order to out[] until *count reaches cap. The heap
+ * candidates are positions; taking one exposes its children. */
+static void ts_list(const cs_queue *q, const tset *s, uint32_t *room, uint64_t *out, size_t cap,
+                    size_t *count)
+{
+    heap_walk w = {q, &s->heap};
+    size_t m = 0, ri = 0;
+    if (s->heap.n > 0)
+        cs__pq_push(room, &m, 0, heap_walk_less, &w);
+    while (*count < cap) {
+        while (ri < s->rlen && !entry_valid(q, ring_at(s, ri)))
+            ri++;
+        /* Expose children of stale heap candidates until the best is valid. */
+        while (m > 0 && !entry_valid(q, &s->heap.e[room[0]]))
+            push_children(room, &m, cs__pq_pop(room, &m, heap_walk_less, &w), s->heap.n,
+                          heap_walk_less, &w);
+        if (ri < s->rlen && (m == 0 || entry_before(q, ring_at(s, ri), &s->heap.e[room[0]]))) {
+            out[(*count)++] = q->t[ring_at(s, ri)->item].id;
+            ri++;
+        } else if (m > 0) {
+            uint32_t i = cs__pq_pop(room, &m, heap_walk_less, &w);
+            out[(*count)++] = q->t[s->heap.e[i].item].id;
+            push_children(room, &m, i, s->heap.n, heap_walk_less, &w);
+        } else {
+            break;
+        }
+    }
 }
 
 /* ---- fair-share observer -------------------------------------------------- */
@@ -329,7 +410,7 @@ static cs_queue *queue_of(cs__fair_observer *o)
 static void on_tenant_changed(cs__fair_observer *o, uint32_t fidx)
 {
     cs_queue *q = queue_of(o);
-    if (fidx >= q->qt_len || q->qt[fidx].h.n == 0)
+    if (fidx >= q->ts_len || q->ts[fidx].live == 0)
         return;
     cs__heap_ops ops = tenant_ops(q);
     cs__heap_update(&q->theap, q->tpos[fidx], tenant_key(q, fidx), &ops);
@@ -402,22 +483,18 @@ void cs_queue_destroy(cs_queue *queue)
     if (q->fair != NULL) {
         cs__fair_detach(q->fair, &q->obs);
         for (size_t i = 0; i < q->nslots; i++)
-            if (q->t[i].id != CS_ID_NONE)
+            if (q->t[i].live)
                 cs__fair_unpin(q->fair, q->t[i].link);
     }
-    for (size_t i = 0; i < q->qt_len; i++)
-        cs__heap_free(a, &q->qt[i].h);
-    cs__free(a, q->qt);
+    for (size_t i = 0; i < q->ts_len; i++)
+        ts_free(a, &q->ts[i]);
+    cs__free(a, q->ts);
     cs__free(a, q->tpos);
     cs__heap_free(a, &q->theap);
-    cs__free(a, q->kin.win);
-    cs__free(a, q->kin.cert);
-    cs__free(a, q->kin.epos);
-    cs__heap_free(a, &q->kin.events);
-    cs__heap_free(a, &q->heap);
+    ts_free(a, &q->set);
+    cs__kin_free(a, &q->kin);
     cs__idmap_free(a, &q->map);
     cs__free(a, q->t);
-    cs__free(a, q->pos);
     cs__free(a, q->scratch);
     cs_allocator keep = q->alloc;
     cs__free(&keep, q);
@@ -425,109 +502,94 @@ void cs_queue_destroy(cs_queue *queue)
 
 /* ---- push / remove -------------------------------------------------------- */
 
-/* Room for fair index fidx and one more task of it: qt, tpos and theap. */
-static cs_status reserve_tenant(cs_queue *q, uint32_t fidx)
+/* Room for fair index fidx, the task's entry in its set, and the tenant heap. */
+static cs_status reserve_tenant(cs_queue *q, uint32_t fidx, double key, const task *rec)
 {
     size_t need = (size_t)fidx + 1;
-    void *p = q->qt;
-    if (!cs__reserve(&q->alloc, &p, &q->qt_cap, need, sizeof *q->qt))
+    void *p = q->ts;
+    if (!cs__reserve(&q->alloc, &p, &q->ts_cap, need, sizeof *q->ts))
         return CS_ERR_NOMEM;
-    q->qt = p;
-    /* Empty records are not observable, so they may be added now. */
-    for (; q->qt_len < need; q->qt_len++)
-        memset(&q->qt[q->qt_len], 0, sizeof *q->qt);
+    q->ts = p;
+    /* Empty sets are not observable, so they may be added now. */
+    for (; q->ts_len < need; q->ts_len++)
+        memset(&q->ts[q->ts_len], 0, sizeof *q->ts);
     p = q->tpos;
     if (!cs__reserve(&q->alloc, &p, &q->tpos_cap, need, sizeof *q->tpos))
         return CS_ERR_NOMEM;
     q->tpos = p;
     if (!cs__heap_reserve(&q->alloc, &q->theap, q->theap.n + 1) ||
-        !cs__heap_reserve(&q->alloc, &q->qt[fidx].h, q->qt[fidx].h.n + 1))
+        !ts_reserve(q, &q->ts[fidx], key, rec, 0))
         return CS_ERR_NOMEM;
     return CS_OK;
-}
-
-bool cs__queue_reserve(cs_queue *q, uint64_t tenant, size_t n)
-{
-    size_t need;
-    if (!cs__add_size(q->nslots, n, &need) || need >= CS__NIL)
-        return false;
-    void *p = q->t;
-    if (!cs__reserve(&q->alloc, &p, &q->t_cap, need, sizeof *q->t))
-        return false;
-    q->t = p;
-    p = q->pos;
-    if (!cs__reserve(&q->alloc, &p, &q->pos_cap, need, sizeof *q->pos))
-        return false;
-    q->pos = p;
-    if (!cs__idmap_reserve(&q->alloc, &q->map, n))
-        return false;
-    if (uses_heap(q) && !cs__heap_reserve(&q->alloc, &q->heap, q->n + n))
-        return false;
-    if (q->policy == CS_QUEUE_HRRN && kin_grow(q, need) != CS_OK)
-        return false;
-    if (uses_fair(q)) {
-        uint32_t fidx = cs__fair_find(q->fair, tenant);
-        if (fidx == CS__NIL || reserve_tenant(q, fidx) != CS_OK ||
-            !cs__heap_reserve(&q->alloc, &q->theap, q->theap.n + 1) ||
-            !cs__heap_reserve(&q->alloc, &q->qt[fidx].h, q->qt[fidx].h.n + n))
-            return false;
-    }
-    return true;
 }
 
 cs_status cs_queue_push(cs_queue *queue, const cs_task_spec *spec, double arrival)
 {
     cs_queue *q = queue;
-    cs_task_spec s;
+    cs_task_spec copy;
+    const cs_task_spec *sp = spec;
     if (q == NULL || spec == NULL || !isfinite(arrival))
         return CS_ERR_INVALID;
-    cs_status st = cs__task_spec_import(&s, spec);
+    cs_status st = CS_OK;
+    if (spec->size != sizeof copy) { /* an older, shorter struct */
+        st = cs__task_spec_import(&copy, spec);
+        sp = &copy;
+    }
     if (st == CS_OK)
-        st = cs__task_spec_check(&s, 0);
+        st = cs__task_spec_check(sp, 0);
     if (st != CS_OK)
         return st;
     task rec = {
-        .id = s.id,
-        .tenant = s.tenant,
+        .id = sp->id,
+        .tenant = sp->tenant,
         .arrival = arrival,
-        .svc = s.runtime_estimate > 0.0 ? s.runtime_estimate : q->default_runtime,
-        .estimate = s.runtime_estimate,
-        .priority = s.priority,
+        .svc = sp->runtime_estimate > 0.0 ? sp->runtime_estimate : q->default_runtime,
+        .estimate = sp->runtime_estimate,
+        .priority = sp->priority,
         .link = CS__NIL,
+        .live = true,
     };
-    if (q->policy == CS_QUEUE_PRIORITY && !isfinite(heap_key(q, &rec)))
+    double key = set_key(q, &rec);
+    if (!isfinite(key))
         return CS_ERR_INVALID;
-    if (cs__idmap_get(&q->map, s.id) != CS__NIL)
-        return CS_ERR_EXISTS;
 
     /* Reserve everything; nothing observable changes until the commit. */
+    size_t cell;
+    if (!cs__idmap_has_room(&q->map, 1)) { /* the map will be rebuilt */
+        if (cs__idmap_get(&q->map, rec.id) != CS__NIL)
+            return CS_ERR_EXISTS;
+        if (!cs__idmap_reserve(&q->alloc, &q->map, 1))
+            return CS_ERR_NOMEM;
+    }
+    if (cs__idmap_probe(&q->map, rec.id, &cell) != CS__NIL)
+        return CS_ERR_EXISTS;
     uint32_t slot = q->free_head != CS__NIL ? q->free_head : (uint32_t)q->nslots;
-    if (slot == CS__NIL)
+    if (slot == CS__NIL || (q->policy == CS_QUEUE_HRRN && slot >= ((uint32_t)1 << 31)))
         return CS_ERR_OVERFLOW;
+    if (slot == q->free_head)
+        rec.gen = q->t[slot].gen;
     void *p = q->t;
     if (!cs__reserve(&q->alloc, &p, &q->t_cap, (size_t)slot + 1, sizeof *q->t))
         return CS_ERR_NOMEM;
     q->t = p;
-    p = q->pos;
-    if (!cs__reserve(&q->alloc, &p, &q->pos_cap, (size_t)slot + 1, sizeof *q->pos))
-        return CS_ERR_NOMEM;
-    q->pos = p;
-    if (!cs__idmap_reserve(&q->alloc, &q->map, 1))
-        return CS_ERR_NOMEM;
-    if (uses_heap(q) && !cs__heap_reserve(&q->alloc, &q->heap, q->n + 1))
-        return CS_ERR_NOMEM;
-    if (q->policy == CS_QUEUE_HRRN && (st = kin_grow(q, (size_t)slot + 1)) != CS_OK)
-        return st;
-    if (uses_fair(q)) {
-        uint32_t fidx = cs__fair_find(q->fair, s.tenant);
+    if (uses_set(q)) {
+        /* Room for re-keyed copies too, so that updates never allocate. */
+        size_t heap_need = q->policy == CS_QUEUE_FCFS ? 0 : 2 * (q->set.live + 1) + STALE_SLACK + 1;
+        if (!ts_reserve(q, &q->set, key, &rec, heap_need))
+            return CS_ERR_NOMEM;
+    } else if (q->policy == CS_QUEUE_HRRN) {
+        if (!cs__kin_reserve(&q->alloc, &q->kin, (size_t)slot + 1))
+            return CS_ERR_NOMEM;
+    } else {
+        uint32_t fidx = cs__fair_find(q->fair, rec.tenant);
         if (fidx == CS__NIL)
             fidx = cs__fair_next_index(q->fair);
         if (fidx == CS__NIL)
             return CS_ERR_OVERFLOW;
-        if ((st = reserve_tenant(q, fidx)) != CS_OK)
+        if ((st = reserve_tenant(q, fidx, key, &rec)) != CS_OK)
             return st;
         /* The last step that can fail: it may create the tenant. */
-        if ((st = cs__fair_pin(q->fair, s.tenant, &rec.link)) != CS_OK)
+        if ((st = cs__fair_pin(q->fair, rec.tenant, &rec.link)) != CS_OK)
             return st;
     }
 
@@ -538,77 +600,67 @@ cs_status cs_queue_push(cs_queue *queue, const cs_task_spec *spec, double arriva
         q->free_head = q->t[slot].link;
     q->t[slot] = rec;
     q->n++;
-    cs__idmap_put(&q->map, rec.id, slot);
-    cs__heap_ops ops = task_ops(q);
-    if (uses_heap(q)) {
-        cs__heap_push(&q->heap, heap_key(q, &rec), slot, &ops);
+    cs__idmap_put_at(&q->map, cell, rec.id, slot);
+    cs__hentry e = {key, slot, rec.gen};
+    if (uses_set(q)) {
+        ts_insert(q, &q->set, e, true);
+        q->set.live++;
     } else if (q->policy == CS_QUEUE_HRRN) {
-        kin_leaf(q, slot, true, false);
+        cs__kin_set(&q->kin, slot, rec.arrival, rec.svc, rec.id, false);
     } else {
-        qtenant *qt = &q->qt[rec.link];
-        if (qt->h.n == 0) {
+        tset *ts = &q->ts[rec.link];
+        if (ts->live == 0) {
             cs__heap_ops tops = tenant_ops(q);
-            cs__heap_push(&q->theap, tenant_key(q, rec.link), rec.link, &tops);
+            cs__hentry te = {tenant_key(q, rec.link), rec.link, 0};
+            cs__heap_push(&q->theap, te, &tops);
         }
-        cs__heap_push(&qt->h, rec.arrival, slot, &ops);
+        ts_insert(q, ts, e, true);
+        ts->live++;
     }
     return CS_OK;
 }
 
-/* Take slot s out of every structure and free it. */
-static void detach_slot(cs_queue *q, uint32_t s)
+/* A fair tenant's set lost a task: leave the tenant heap when it is empty. */
+static void tenant_lost_task(cs_queue *q, uint32_t fidx)
 {
-    task *t = &q->t[s];
-    cs__heap_ops ops = task_ops(q);
-    if (uses_heap(q)) {
-        cs__heap_remove_at(&q->heap, q->pos[s], &ops);
-    } else if (q->policy == CS_QUEUE_HRRN) {
-        kin_leaf(q, s, false, false);
-    } else {
-        uint32_t fidx = t->link;
-        qtenant *qt = &q->qt[fidx];
-        cs__heap_remove_at(&qt->h, q->pos[s], &ops);
-        if (qt->h.n == 0) {
-            cs__heap_ops tops = tenant_ops(q);
-            cs__heap_remove_at(&q->theap, q->tpos[fidx], &tops);
-        }
-        cs__fair_unpin(q->fair, fidx);
+    if (q->ts[fidx].live == 0) {
+        cs__heap_ops tops = tenant_ops(q);
+        cs__heap_remove_at(&q->theap, q->tpos[fidx], &tops);
     }
-    cs__idmap_del(&q->map, t->id);
-    t->id = CS_ID_NONE;
-    t->link = q->free_head;
-    q->free_head = s;
-    q->n--;
+    cs__fair_unpin(q->fair, fidx);
 }
 
 cs_status cs_queue_remove(cs_queue *queue, uint64_t id)
 {
-    if (queue == NULL)
+    cs_queue *q = queue;
+    if (q == NULL)
         return CS_ERR_INVALID;
-    uint32_t s = cs__idmap_get(&queue->map, id);
+    uint32_t s = cs__idmap_get(&q->map, id);
     if (s == CS__NIL)
         return CS_ERR_NOT_FOUND;
-    detach_slot(queue, s);
+    if (q->policy == CS_QUEUE_HRRN) {
+        cs__kin_clear(&q->kin, s);
+        task_kill(q, s);
+    } else if (uses_set(q)) {
+        task_kill(q, s); /* its entry goes stale */
+        q->set.live--;
+        ts_maybe_compact(q, &q->set);
+    } else {
+        uint32_t fidx = q->t[s].link;
+        task_kill(q, s);
+        q->ts[fidx].live--;
+        ts_maybe_compact(q, &q->ts[fidx]);
+        tenant_lost_task(q, fidx);
+    }
     return CS_OK;
 }
 
 /* ---- selection ------------------------------------------------------------ */
 
-/* The slot that goes first at the queue's clock (n > 0; the tournament has
- * been advanced). */
-static uint32_t head_slot(const cs_queue *q)
-{
-    if (uses_heap(q))
-        return q->heap.e[0].item;
-    if (q->policy == CS_QUEUE_HRRN)
-        return q->kin.win[1];
-    return q->qt[q->theap.e[0].item].h.e[0].item;
-}
-
 static void set_clock(cs_queue *q, double now)
 {
     if (q->policy == CS_QUEUE_HRRN)
-        kin_advance(q, now);
+        cs__kin_advance(&q->kin, now);
     q->now = now;
 }
 
@@ -619,10 +671,25 @@ static cs_status select_head(cs_queue *q, double now, uint64_t *id, bool take)
     if (q->n == 0)
         return CS_ERR_NOT_FOUND;
     set_clock(q, now);
-    uint32_t s = head_slot(q);
-    *id = q->t[s].id;
-    if (take)
-        detach_slot(q, s);
+    if (q->policy == CS_QUEUE_HRRN) {
+        uint32_t s = cs__kin_head(&q->kin);
+        *id = q->t[s].id;
+        if (take) {
+            cs__kin_clear(&q->kin, s);
+            task_kill(q, s);
+        }
+    } else if (uses_set(q)) {
+        *id = q->t[ts_head(q, &q->set)].id;
+        if (take)
+            ts_pop_head(q, &q->set);
+    } else {
+        uint32_t fidx = q->theap.e[0].item;
+        *id = q->t[ts_head(q, &q->ts[fidx])].id;
+        if (take) {
+            ts_pop_head(q, &q->ts[fidx]);
+            tenant_lost_task(q, fidx);
+        }
+    }
     return CS_OK;
 }
 
@@ -638,74 +705,15 @@ cs_status cs_queue_pop(cs_queue *queue, double now, uint64_t *id)
 
 /* ---- ordered listing ------------------------------------------------------ */
 
-/* Best-first walk of an indexed heap: the candidates are heap positions, the
- * next entry in order is the best candidate, and taking it exposes its
- * children (Frederickson's heap selection in its simple O(k log k) form). */
-typedef struct heap_walk {
-    const cs__heap *h;
-    cs__heap_ops ops;
-} heap_walk;
+typedef struct tenant_walk {
+    cs_queue *q;
+} tenant_walk;
 
-static bool heap_walk_less(const void *ctx, uint32_t a, uint32_t b)
+static bool tenant_walk_less(const void *ctx, uint32_t a, uint32_t b)
 {
-    const heap_walk *w = ctx;
-    return cs__heap_before(&w->h->e[a], &w->h->e[b], &w->ops);
-}
-
-/* Emit the items of h in heap order into out[] until *count reaches cap.
- * `room` holds at least min(h->n, 1 + 3 (cap - *count)) candidates. */
-static void heap_list(const cs_queue *q, const cs__heap *h, cs__heap_ops ops, uint32_t *room,
-                      uint64_t *out, size_t cap, size_t *count)
-{
-    heap_walk w = {h, ops};
-    size_t m = 0;
-    if (h->n > 0)
-        cs__pq_push(room, &m, 0, heap_walk_less, &w);
-    while (m > 0 && *count < cap) {
-        uint32_t i = cs__pq_pop(room, &m, heap_walk_less, &w);
-        out[(*count)++] = q->t[h->e[i].item].id;
-        size_t c = cs__heap_child(i);
-        for (size_t j = c; j < c + CS__HEAP_D && j < h->n; j++)
-            cs__pq_push(room, &m, (uint32_t)j, heap_walk_less, &w);
-    }
-}
-
-static bool hrrn_node_less(const void *ctx, uint32_t a, uint32_t b)
-{
-    const cs_queue *q = ctx;
-    return hrrn_before(q, q->kin.win[a], q->kin.win[b], q->now);
-}
-
-/* Best-first walk of the tournament: taking the winner of a subtree leaves
- * the subtrees hanging off its path down to its leaf, whose winners are
- * already known. The candidates are disjoint subtrees. */
-static void hrrn_list(const cs_queue *q, uint32_t *room, uint64_t *out, size_t cap,
-                      size_t *count)
-{
-    const kinetic *k = &q->kin;
-    size_t m = 0;
-    if (k->win[1] != CS__NIL)
-        cs__pq_push(room, &m, 1, hrrn_node_less, q);
-    while (m > 0 && *count < cap) {
-        uint32_t v = cs__pq_pop(room, &m, hrrn_node_less, q);
-        uint32_t w = k->win[v];
-        out[(*count)++] = q->t[w].id;
-        while (v < k->cap) {
-            uint32_t mine = k->win[2 * v] == w ? 2 * v : 2 * v + 1;
-            uint32_t other = mine ^ 1u;
-            if (k->win[other] != CS__NIL)
-                cs__pq_push(room, &m, other, hrrn_node_less, q);
-            v = mine;
-        }
-    }
-}
-
-static size_t tree_height(size_t cap)
-{
-    size_t h = 0;
-    while (((size_t)1 << h) < cap)
-        h++;
-    return h;
+    const cs_queue *q = ((const tenant_walk *)ctx)->q;
+    cs__heap_ops ops = {NULL, tenant_tie, q};
+    return cs__heap_before(&q->theap.e[a], &q->theap.e[b], &ops);
 }
 
 cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
@@ -716,13 +724,19 @@ cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
         now < q->now)
         return CS_ERR_INVALID;
     size_t k = cap < q->n ? cap : q->n;
-    /* Scratch: the candidate sets of the walks (see heap_list, hrrn_list). */
-    size_t per = q->policy == CS_QUEUE_HRRN ? tree_height(q->kin.cap) : CS__HEAP_D - 1;
-    size_t need;
-    if (!cs__mul_size(k, per, &need) || !cs__add_size(need, 1, &need) || need > q->n)
-        need = q->n;
-    if (uses_fair(q))
+    /* Scratch for the candidate sets of the walks. */
+    size_t need = 0;
+    if (q->policy == CS_QUEUE_HRRN) {
+        need = cs__kin_room(&q->kin, k, q->n);
+    } else if (uses_set(q)) {
+        need = ts_room(&q->set, k);
+    } else {
+        for (size_t i = 0; i < q->theap.n; i++) {
+            size_t r = ts_room(&q->ts[q->theap.e[i].item], k);
+            need = r > need ? r : need;
+        }
         need += q->theap.n;
+    }
     void *p = q->scratch;
     if (!cs__reserve(&q->alloc, &p, &q->scratch_cap, need, sizeof *q->scratch))
         return CS_ERR_NOMEM;
@@ -732,29 +746,39 @@ cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
     *count = 0;
     if (k == 0)
         return CS_OK;
-    if (uses_heap(q)) {
-        heap_list(q, &q->heap, task_ops(q), q->scratch, ids, k, count);
-    } else if (q->policy == CS_QUEUE_HRRN) {
-        hrrn_list(q, q->scratch, ids, k, count);
+    if (q->policy == CS_QUEUE_HRRN) {
+        *count = cs__kin_list(&q->kin, q->scratch, ids, k);
+    } else if (uses_set(q)) {
+        ts_list(q, &q->set, q->scratch, ids, k, count);
     } else {
         /* Tenants in order, each tenant's tasks in FCFS order: the tenants'
          * keys do not move while nothing is charged or allocated. */
         uint32_t *troom = q->scratch, *room = q->scratch + q->theap.n;
-        heap_walk tw = {&q->theap, tenant_ops(q)};
+        tenant_walk tw = {q};
         size_t m = 0;
-        cs__pq_push(troom, &m, 0, heap_walk_less, &tw);
+        cs__pq_push(troom, &m, 0, tenant_walk_less, &tw);
         while (m > 0 && *count < k) {
-            uint32_t i = cs__pq_pop(troom, &m, heap_walk_less, &tw);
-            heap_list(q, &q->qt[q->theap.e[i].item].h, task_ops(q), room, ids, k, count);
-            size_t c = cs__heap_child(i);
-            for (size_t j = c; j < c + CS__HEAP_D && j < q->theap.n; j++)
-                cs__pq_push(troom, &m, (uint32_t)j, heap_walk_less, &tw);
+            uint32_t i = cs__pq_pop(troom, &m, tenant_walk_less, &tw);
+            ts_list(q, &q->ts[q->theap.e[i].item], room, ids, k, count);
+            push_children(troom, &m, i, q->theap.n, tenant_walk_less, &tw);
         }
     }
     return CS_OK;
 }
 
 /* ---- updates ------------------------------------------------------------ */
+
+/* The task's key in the main set changed: its entry goes stale and a fresh
+ * one joins the heap. Room was reserved at push (2 live + slack), and the
+ * compaction keeps the set within it, so this never allocates. */
+static void rekey(cs_queue *q, uint32_t s)
+{
+    task *t = &q->t[s];
+    t->gen++;
+    ts_maybe_compact(q, &q->set);
+    cs__hentry e = {set_key(q, t), s, t->gen};
+    ts_insert(q, &q->set, e, false);
+}
 
 cs_status cs_queue_set_estimate(cs_queue *queue, uint64_t id, double estimate)
 {
@@ -767,12 +791,10 @@ cs_status cs_queue_set_estimate(cs_queue *queue, uint64_t id, double estimate)
     task *t = &q->t[s];
     t->estimate = estimate;
     t->svc = estimate > 0.0 ? estimate : q->default_runtime;
-    if (q->policy == CS_QUEUE_SJF) {
-        cs__heap_ops ops = task_ops(q);
-        cs__heap_update(&q->heap, q->pos[s], t->svc, &ops);
-    } else if (q->policy == CS_QUEUE_HRRN) {
-        kin_leaf(q, s, true, true);
-    }
+    if (q->policy == CS_QUEUE_SJF)
+        rekey(q, s);
+    else if (q->policy == CS_QUEUE_HRRN)
+        cs__kin_set(&q->kin, s, t->arrival, t->svc, t->id, true);
     return CS_OK;
 }
 
@@ -786,14 +808,11 @@ cs_status cs_queue_set_priority(cs_queue *queue, uint64_t id, int64_t priority)
         return CS_ERR_NOT_FOUND;
     task changed = q->t[s];
     changed.priority = priority;
-    double key = heap_key(q, &changed);
-    if (q->policy == CS_QUEUE_PRIORITY && !isfinite(key))
+    if (!isfinite(set_key(q, &changed)))
         return CS_ERR_INVALID;
     q->t[s].priority = priority;
-    if (q->policy == CS_QUEUE_PRIORITY) {
-        cs__heap_ops ops = task_ops(q);
-        cs__heap_update(&q->heap, q->pos[s], key, &ops);
-    }
+    if (q->policy == CS_QUEUE_PRIORITY)
+        rekey(q, s);
     return CS_OK;
 }
 
@@ -809,53 +828,34 @@ bool cs_queue_contains(const cs_queue *queue, uint64_t id)
 
 /* ---- invariant checker ------------------------------------------------------ */
 
-/* Heap order, positions and keys of one indexed heap. */
-static bool heap_ok(const cs__heap *h, const uint32_t *pos, const cs__heap_ops *ops)
+/* Order of run and heap, keys of valid entries, live count; adds the entries
+ * to *entries. */
+static bool ts_ok(const cs_queue *q, const tset *s, size_t *entries)
 {
-    for (size_t i = 0; i < h->n; i++) {
-        if (pos[h->e[i].item] != i)
+    size_t valid = 0;
+    for (size_t i = 0; i < s->rlen; i++) {
+        const cs__hentry *e = ring_at(s, i);
+        if (i > 0 && entry_before(q, e, ring_at(s, i - 1)))
             return false;
-        if (i > 0 && cs__heap_before(&h->e[i], &h->e[(i - 1) / CS__HEAP_D], ops))
-            return false;
-    }
-    return true;
-}
-
-static bool kinetic_ok(const cs_queue *q)
-{
-    const kinetic *k = &q->kin;
-    if (!k->valid)
-        return true;
-    uint32_t cap = (uint32_t)k->cap;
-    if (q->nslots > cap)
-        return false;
-    for (uint32_t s = 0; s < cap; s++) {
-        uint32_t want = s < q->nslots && q->t[s].id != CS_ID_NONE ? s : CS__NIL;
-        if (k->win[cap + s] != want)
-            return false;
-    }
-    size_t finite = 0;
-    for (uint32_t i = 1; i < cap; i++) {
-        uint32_t w;
-        double c;
-        node_eval(q, i, q->now, &w, &c);
-        if (w != k->win[i])
-            return false;
-        /* A certificate in force must lie beyond the clock... */
-        if (k->cert[i] != CS__INF) {
-            finite++;
-            if (!(k->cert[i] > q->now) || k->epos[i] == CS__NIL ||
-                k->events.e[k->epos[i]].item != i || k->events.e[k->epos[i]].key != k->cert[i])
+        if (entry_valid(q, e)) {
+            valid++;
+            if (!q->t[e->item].live || e->key != set_key(q, &q->t[e->item]))
                 return false;
-        } else if (k->epos[i] != CS__NIL) {
-            return false;
         }
-        /* ...and a pair that can cross must have one. */
-        if (c != CS__INF && k->cert[i] == CS__INF)
-            return false;
     }
-    cs__heap_ops ops = {k->epos, NULL, NULL};
-    return finite == k->events.n && heap_ok(&k->events, k->epos, &ops);
+    cs__heap_ops ops = set_ops(q);
+    for (size_t i = 0; i < s->heap.n; i++) {
+        const cs__hentry *e = &s->heap.e[i];
+        if (i > 0 && cs__heap_before(e, &s->heap.e[(i - 1) / CS__HEAP_D], &ops))
+            return false;
+        if (entry_valid(q, e)) {
+            valid++;
+            if (!q->t[e->item].live || e->key != set_key(q, &q->t[e->item]))
+                return false;
+        }
+    }
+    *entries += s->rlen + s->heap.n;
+    return valid == s->live && ts_stale(s) <= s->live + STALE_SLACK;
 }
 
 cs_status cs_queue_check(const cs_queue *queue)
@@ -863,48 +863,59 @@ cs_status cs_queue_check(const cs_queue *queue)
     const cs_queue *q = queue;
     if (q == NULL)
         return CS_ERR_INVALID;
-    size_t live = 0;
+    size_t live = 0, refs = 0, entries = 0, free_slots = 0;
     for (size_t s = 0; s < q->nslots; s++) {
-        if (q->t[s].id == CS_ID_NONE)
+        refs += q->t[s].refs;
+        if (!q->t[s].live)
             continue;
         live++;
         if (cs__idmap_get(&q->map, q->t[s].id) != s)
             return CS_ERR_STATE;
     }
+    for (uint32_t s = q->free_head; s != CS__NIL; s = q->t[s].link) {
+        if (q->t[s].live || q->t[s].refs != 0 || ++free_slots > q->nslots)
+            return CS_ERR_STATE;
+    }
     if (live != q->n || q->map.len != q->n)
         return CS_ERR_STATE;
-    cs__heap_ops ops = {q->pos, task_tie, q};
-    if (uses_heap(q)) {
-        if (q->heap.n != q->n || !heap_ok(&q->heap, q->pos, &ops))
+    if (uses_set(q)) {
+        if (q->set.live != q->n || !ts_ok(q, &q->set, &entries))
             return CS_ERR_STATE;
-        for (size_t i = 0; i < q->heap.n; i++)
-            if (q->heap.e[i].key != heap_key(q, &q->t[q->heap.e[i].item]))
-                return CS_ERR_STATE;
     } else if (q->policy == CS_QUEUE_HRRN) {
-        if (!kinetic_ok(q))
+        if (!cs__kin_check(&q->kin))
             return CS_ERR_STATE;
+        for (size_t s = 0; s < q->kin.cap; s++) {
+            const cs__line *l = &q->kin.node[q->kin.cap + s].w;
+            bool want = s < q->nslots && q->t[s].live;
+            if (want != (l->slot != CS__NIL))
+                return CS_ERR_STATE;
+            if (want && (l->slot != s || l->a != q->t[s].arrival || l->s != q->t[s].svc ||
+                         l->id != q->t[s].id))
+                return CS_ERR_STATE;
+        }
     } else {
         cs__heap_ops tops = {q->tpos, tenant_tie, q};
         size_t total = 0, nonempty = 0;
-        for (uint32_t f = 0; f < q->qt_len; f++) {
-            const cs__heap *h = &q->qt[f].h;
-            if (h->n == 0)
+        for (uint32_t f = 0; f < q->ts_len; f++) {
+            const tset *s = &q->ts[f];
+            if (!ts_ok(q, s, &entries))
+                return CS_ERR_STATE;
+            if (s->live == 0)
                 continue;
             nonempty++;
-            total += h->n;
-            if (!heap_ok(h, q->pos, &ops) || q->tpos[f] >= q->theap.n ||
-                q->theap.e[q->tpos[f]].item != f ||
+            total += s->live;
+            if (q->tpos[f] >= q->theap.n || q->theap.e[q->tpos[f]].item != f ||
                 q->theap.e[q->tpos[f]].key != tenant_key(q, f))
                 return CS_ERR_STATE;
-            for (size_t i = 0; i < h->n; i++) {
-                const task *t = &q->t[h->e[i].item];
-                if (t->link != f || h->e[i].key != t->arrival ||
-                    cs__fair_tenant_id(q->fair, f) != t->tenant)
-                    return CS_ERR_STATE;
-            }
         }
-        if (total != q->n || nonempty != q->theap.n || !heap_ok(&q->theap, q->tpos, &tops))
+        for (size_t s = 0; s < q->nslots; s++)
+            if (q->t[s].live && cs__fair_tenant_id(q->fair, q->t[s].link) != q->t[s].tenant)
+                return CS_ERR_STATE;
+        for (size_t i = 0; i < q->theap.n; i++)
+            if (i > 0 && cs__heap_before(&q->theap.e[i], &q->theap.e[(i - 1) / CS__HEAP_D], &tops))
+                return CS_ERR_STATE;
+        if (total != q->n || nonempty != q->theap.n)
             return CS_ERR_STATE;
     }
-    return CS_OK;
+    return refs == entries ? CS_OK : CS_ERR_STATE;
 }

@@ -34,11 +34,13 @@ static void sift_up(cs__heap *h, size_t i, const cs__heap_ops *ops)
         if (!cs__heap_before(&x, &h->e[p], ops))
             break;
         h->e[i] = h->e[p];
-        ops->pos[h->e[i].item] = (uint32_t)i;
+        if (ops->pos != NULL)
+            ops->pos[h->e[i].item] = (uint32_t)i;
         i = p;
     }
     h->e[i] = x;
-    ops->pos[x.item] = (uint32_t)i;
+    if (ops->pos != NULL)
+        ops->pos[x.item] = (uint32_t)i;
 }
 
 static void sift_down(cs__heap *h, size_t i, const cs__heap_ops *ops)
@@ -56,11 +58,13 @@ static void sift_down(cs__heap *h, size_t i, const cs__heap_ops *ops)
         if (!cs__heap_before(&h->e[best], &x, ops))
             break;
         h->e[i] = h->e[best];
-        ops->pos[h->e[i].item] = (uint32_t)i;
+        if (ops->pos != NULL)
+            ops->pos[h->e[i].item] = (uint32_t)i;
         i = best;
     }
     h->e[i] = x;
-    ops->pos[x.item] = (uint32_t)i;
+    if (ops->pos != NULL)
+        ops->pos[x.item] = (uint32_t)i;
 }
 
 static void sift(cs__heap *h, size_t i, const cs__heap_ops *ops)
@@ -71,17 +75,17 @@ static void sift(cs__heap *h, size_t i, const cs__heap_ops *ops)
         sift_down(h, i, ops);
 }
 
-void cs__heap_push(cs__heap *h, double key, uint32_t item, const cs__heap_ops *ops)
+void cs__heap_push(cs__heap *h, cs__hentry e, const cs__heap_ops *ops)
 {
-    h->e[h->n].key = key;
-    h->e[h->n].item = item;
+    h->e[h->n] = e;
     h->n++;
     sift_up(h, h->n - 1, ops);
 }
 
 void cs__heap_remove_at(cs__heap *h, size_t i, const cs__heap_ops *ops)
 {
-    ops->pos[h->e[i].item] = CS__NIL;
+    if (ops->pos != NULL)
+        ops->pos[h->e[i].item] = CS__NIL;
     h->n--;
     if (i == h->n)
         return;
@@ -97,8 +101,9 @@ void cs__heap_update(cs__heap *h, size_t i, double key, const cs__heap_ops *ops)
 
 void cs__heap_build(cs__heap *h, const cs__heap_ops *ops)
 {
-    for (size_t i = 0; i < h->n; i++)
-        ops->pos[h->e[i].item] = (uint32_t)i;
+    if (ops->pos != NULL)
+        for (size_t i = 0; i < h->n; i++)
+            ops->pos[h->e[i].item] = (uint32_t)i;
     for (size_t i = h->n / CS__HEAP_D + 1; i-- > 0;)
         if (i < h->n)
             sift_down(h, i, ops);

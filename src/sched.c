@@ -1270,9 +1270,9 @@ static void start_task(cs_sched *s, task_rec *t, double now, cs_decision_reason 
     out->replicas = r;
 }
 
-/* Put a task that lost its run back in the queue at its original place.
- * Callers reserved queue room, so the push cannot fail. */
-static void requeue(cs_sched *s, task_rec *t)
+/* Put a task that lost its run back in the queue at its original place
+ * (its original arrival). Only the queue changes; see back_to_pending. */
+static cs_status push_back(cs_sched *s, const task_rec *t)
 {
     cs_task_spec ts;
     cs_task_spec_init(&ts, sizeof ts);
@@ -1283,7 +1283,29 @@ static void requeue(cs_sched *s, task_rec *t)
     ts.num_resources = s->p;
     ts.count = t->count;
     ts.runtime_estimate = t->estimate;
-    (void)cs_queue_push(s->queue, &ts, t->submit);
+    return cs_queue_push(s->queue, &ts, t->submit);
+}
+
+/* Push every task in ids[0..n) back, or none: the pushes that succeeded
+ * are removed again when one fails (removal never allocates). */
+static cs_status push_back_all(cs_sched *s, const uint64_t *ids, size_t n, bool by_index)
+{
+    for (size_t i = 0; i < n; i++) {
+        const task_rec *t = by_index ? &s->tasks[ids[i]] : find_task(s, ids[i]);
+        cs_status st = push_back(s, t);
+        if (st != CS_OK) {
+            while (i-- > 0)
+                (void)cs_queue_remove(s->queue,
+                                      by_index ? s->tasks[ids[i]].id : ids[i]);
+            return st;
+        }
+    }
+    return CS_OK;
+}
+
+/* The run of t ended and t is in the queue again. */
+static void back_to_pending(cs_sched *s, task_rec *t)
+{
     set_state(s, t, CS_TASK_PENDING);
     s->pending_replicas += t->count;
     t->preemptions++;
@@ -1308,16 +1330,15 @@ static size_t try_preempt(cs_sched *s, task_rec *t, double now, cs_decision *out
     cs__pool_visit_fitting(s->pool, t->partition, zero, preempt_visit, &c);
     if (c.best_slot == NO_SLOT || c.best_n + 1 > room)
         return 0;
-    /* Victims go back to the queue: make room first. Under memory pressure
-     * the step then simply does not preempt. */
-    for (size_t j = 0; j < c.best_n; j++)
-        if (!cs__queue_reserve(s->queue, s->tasks[c.best[j]].tenant, c.best_n))
-            return 0;
+    /* Victims go back to the queue first, all or none: under memory
+     * pressure the step does not preempt. */
+    if (push_back_all(s, c.best, c.best_n, true) != CS_OK)
+        return 0;
     uint64_t node = s->pool->node_id[c.best_slot];
     for (size_t j = 0; j < c.best_n; j++) {
         task_rec *v = &s->tasks[c.best[j]];
         end_run(s, v, now);
-        requeue(s, v);
+        back_to_pending(s, v);
         out[j].kind = CS_DECISION_PREEMPT;
         out[j].reason = CS_REASON_PREEMPTED;
         out[j].task = v->id;
@@ -1555,10 +1576,8 @@ cs_status cs_sched_node_down(cs_sched *s, uint64_t node, double now, uint64_t *a
         *count = n;
     if (n > capacity && affected != NULL)
         return CS_ERR_BUFFER_TOO_SMALL;
-    if (!s->opt.fail_on_node_down)
-        for (size_t i = 0; i < n; i++)
-            if (!cs__queue_reserve(s->queue, find_task(s, s->victims[i])->tenant, n))
-                return CS_ERR_NOMEM;
+    if (!s->opt.fail_on_node_down && push_back_all(s, s->victims, n, false) != CS_OK)
+        return CS_ERR_NOMEM;
     s->now = now;
     for (size_t i = 0; i < n; i++) {
         task_rec *t = find_task(s, s->victims[i]);
@@ -1567,7 +1586,7 @@ cs_status cs_sched_node_down(cs_sched *s, uint64_t node, double now, uint64_t *a
             set_state(s, t, CS_TASK_FAILED);
             t->end = now;
         } else {
-            requeue(s, t);
+            back_to_pending(s, t);
         }
         if (affected != NULL)
             affected[i] = t->id;

@@ -9,6 +9,10 @@
 #include "cloudsched/cloudsched.h"
 #include "testutil.h"
 
+/* NAN and INFINITY are floats; these are the doubles. */
+#define DNAN ((double)NAN)
+#define DINF ((double)INFINITY)
+
 #define MAXT 64
 
 static cs_fair *make_fair(double half_life, size_t nres)
@@ -70,13 +74,13 @@ START_TEST(options_and_create)
     cs_fair *f = (cs_fair *)&o; /* must stay untouched on failure */
     cs_fair *const sentinel = f;
     ck_assert_int_eq(cs_fair_create(NULL, NULL, NULL), CS_ERR_INVALID);
-    double bad_half[] = {-1.0, NAN, INFINITY};
+    double bad_half[] = {-1.0, DNAN, DINF};
     for (size_t i = 0; i < 3; i++) {
         cs_fair_options_init(&o, sizeof o);
         o.half_life = bad_half[i];
         ck_assert_int_eq(cs_fair_create(&o, NULL, &f), CS_ERR_INVALID);
     }
-    double bad_weight[] = {0.0, -1.0, NAN, INFINITY};
+    double bad_weight[] = {0.0, -1.0, DNAN, DINF};
     for (size_t i = 0; i < 4; i++) {
         cs_fair_options_init(&o, sizeof o);
         o.default_weight = bad_weight[i];
@@ -125,7 +129,7 @@ START_TEST(decay_closed_form)
     ck_assert(u == 12.5);
     /* Queries cannot look before the latest charge. */
     ck_assert_int_eq(cs_fair_usage(f, 1, 9.0, &u), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_usage(f, 1, NAN, &u), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_usage(f, 1, DNAN, &u), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_usage(f, 2, 20.0, &u), CS_ERR_NOT_FOUND);
     ck_assert_int_eq(cs_fair_usage(f, 1, 20.0, NULL), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_usage(NULL, 1, 20.0, &u), CS_ERR_INVALID);
@@ -290,10 +294,10 @@ START_TEST(bad_inputs_change_nothing)
     ck_assert_int_eq(cs_fair_charge(NULL, 1, 1.0, 11.0), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_charge(f, CS_ID_NONE, 1.0, 11.0), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_charge(f, 1, -1.0, 11.0), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_charge(f, 1, NAN, 11.0), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_charge(f, 1, INFINITY, 11.0), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_charge(f, 1, 1.0, NAN), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_charge(f, 1, 1.0, INFINITY), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_charge(f, 1, DNAN, 11.0), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_charge(f, 1, DINF, 11.0), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_charge(f, 1, 1.0, DNAN), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_charge(f, 1, 1.0, DINF), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_charge(f, 1, 1.0, 9.5), CS_ERR_INVALID); /* time backwards */
     ck_assert_int_eq(cs_fair_charge(f, 3, DBL_MAX, 10.0), CS_OK);
     snap s3;
@@ -307,8 +311,8 @@ START_TEST(bad_inputs_change_nothing)
     ck_assert_int_eq(cs_fair_set_weight(f, CS_ID_NONE, 1.0), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_set_weight(f, 1, 0.0), CS_ERR_INVALID);
     ck_assert_int_eq(cs_fair_set_weight(f, 1, -2.0), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_set_weight(f, 1, NAN), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_fair_set_weight(f, 1, INFINITY), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_set_weight(f, 1, DNAN), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_fair_set_weight(f, 1, DINF), CS_ERR_INVALID);
     /* capacity */
     int64_t negcap[2] = {100, -1};
     ck_assert_int_eq(cs_fair_set_capacity(NULL, cap, 2), CS_ERR_INVALID);

@@ -10,6 +10,10 @@
 #include "cloudsched/cloudsched.h"
 #include "testutil.h"
 
+/* NAN and INFINITY are floats; these are the doubles. */
+#define DNAN ((double)NAN)
+#define DINF ((double)INFINITY)
+
 static const int64_t one_cpu[1] = {1};
 
 static cs_task_spec spec(uint64_t id, uint64_t tenant, int64_t prio, double est)
@@ -104,14 +108,14 @@ START_TEST(options_and_create)
     cs_queue_options_init(&o, sizeof o);
     o.policy = (cs_queue_policy)17;
     ck_assert_int_eq(cs_queue_create(&o, NULL, &q), CS_ERR_INVALID);
-    double bad_slope[] = {-1.0, NAN, INFINITY};
+    double bad_slope[] = {-1.0, DNAN, DINF};
     for (size_t i = 0; i < N(bad_slope); i++) {
         cs_queue_options_init(&o, sizeof o);
         o.policy = CS_QUEUE_PRIORITY;
         o.aging_slope = bad_slope[i];
         ck_assert_int_eq(cs_queue_create(&o, NULL, &q), CS_ERR_INVALID);
     }
-    double bad_rt[] = {0.0, -3.0, NAN, INFINITY};
+    double bad_rt[] = {0.0, -3.0, DNAN, DINF};
     for (size_t i = 0; i < N(bad_rt); i++) {
         cs_queue_options_init(&o, sizeof o);
         o.default_runtime = bad_rt[i];
@@ -808,40 +812,21 @@ static void run_model(cs_queue_policy policy, uint64_t seed, long nops, size_t s
     cs_fair_destroy(f);
 }
 
-START_TEST(model_fcfs)
+/* FCFS, priority, SJF, fair share and DRF against the model (_i is Check's
+ * loop index). */
+START_TEST(model_policies)
 {
-    run_model(CS_QUEUE_FCFS, 11, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_priority)
-{
-    run_model(CS_QUEUE_PRIORITY, 12, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_sjf)
-{
-    run_model(CS_QUEUE_SJF, 13, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_fairshare)
-{
-    run_model(CS_QUEUE_FAIRSHARE, 14, 20000, 400);
-}
-END_TEST
-
-START_TEST(model_drf)
-{
-    run_model(CS_QUEUE_DRF, 15, 20000, 400);
+    static const cs_queue_policy policies[] = {CS_QUEUE_FCFS, CS_QUEUE_PRIORITY, CS_QUEUE_SJF,
+                                               CS_QUEUE_FAIRSHARE, CS_QUEUE_DRF};
+    run_model(policies[_i], 11 + (uint64_t)_i, 20000, 400);
 }
 END_TEST
 
 START_TEST(hrrn_kinetic_vs_scan)
 {
-    /* 100k random operations: pushes (arrivals up to 20 s in the past),
-     * removals, peeks and pops at non-decreasing times (often equal),
+    /* 100k random operations: pushes (arrivals up to 20 s in the past, some
+     * up to 25 s ahead), removals, peeks and pops at non-decreasing times
+     * (often equal),
      * estimate changes, requeues and listings; small integer ticks make
      * equal ratios common. Each pick is checked against the O(n) scan. */
     run_model(CS_QUEUE_HRRN, 16, 100000, 3000);
@@ -852,6 +837,96 @@ START_TEST(hrrn_small_and_sparse)
 {
     /* Few tasks in a tree that grew large: removals leave mostly empty leaves. */
     run_model(CS_QUEUE_HRRN, 17, 20000, 20);
+}
+END_TEST
+
+
+START_TEST(lazy_deletion_and_updates)
+{
+    /* Cancels and re-keys leave stale entries behind; they are dropped in
+     * bulk once they outnumber the live ones. Re-keys never allocate: the
+     * allocator is armed to fail on any call. Expected orders by hand. */
+    test_alloc ta = {0};
+    cs_allocator a = test_alloc_make(&ta);
+    cs_queue *q = make_queue_a(CS_QUEUE_SJF, 0, 1000, NULL, &a);
+    /* 200 tasks, ids 1..200, estimate = id, all at t=0: SJF order = id order. */
+    for (uint64_t id = 1; id <= 200; id++)
+        push(q, id, 0, 0, (double)id, 0);
+    /* Cancel every id not divisible by 10: 180 stale, 20 live (10, 20, ...). */
+    for (uint64_t id = 1; id <= 200; id++)
+        if (id % 10 != 0)
+            ck_assert_int_eq(cs_queue_remove(q, id), CS_OK);
+    ck_assert_int_eq(cs_queue_check(q), CS_OK);
+    uint64_t want[20];
+    for (size_t i = 0; i < 20; i++)
+        want[i] = 10 * (i + 1);
+    expect_order(q, 0, want, 20);
+    /* 5000 re-keys of task 200 between estimates 0.5 and 205, none allocating:
+     * at the end its estimate is 205, so it is still last. */
+    test_alloc_fail_after(&ta, 1);
+    for (int i = 0; i < 5000; i++)
+        ck_assert_int_eq(cs_queue_set_estimate(q, 200, i % 2 ? 205.0 : 0.5), CS_OK);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(cs_queue_set_priority(q, 10, i), CS_OK);
+    ck_assert_int_eq(ta.failures, 0);
+    test_alloc_fail_after(&ta, 0);
+    expect_order(q, 0, want, 20);
+    /* Task 200 to 0.5 s: first. */
+    ck_assert_int_eq(cs_queue_set_estimate(q, 200, 0.5), CS_OK);
+    uint64_t want2[20] = {200};
+    for (size_t i = 1; i < 20; i++)
+        want2[i] = 10 * i;
+    expect_order(q, 0, want2, 20);
+    /* Cancelled ids can come back: slots are reused only once no stale entry
+     * names them, so the order stays right. 5 (estimate 5) goes between 200
+     * and 10; 15 (estimate 15) between 10 and 20. */
+    push(q, 5, 0, 0, 5, 0);
+    push(q, 15, 0, 0, 15, 0);
+    uint64_t want3[22] = {200, 5, 10, 15};
+    for (size_t i = 4; i < 22; i++)
+        want3[i] = 10 * (i - 2);
+    expect_order(q, 0, want3, 22);
+    for (size_t i = 0; i < 22; i++)
+        expect_pop(q, 1, want3[i]);
+    cs_queue_destroy(q);
+    ck_assert_int_eq(ta.live, 0);
+
+    /* FCFS with out-of-order arrivals: the sorted run takes the in-order
+     * ones, the heap the rest; the merge is the FCFS order. Arrivals
+     * 0, 10, 5, 20, 15, 25, 1 (ids 1..7) -> by arrival: 1, 7, 3, 2, 5, 4, 6. */
+    q = make_queue(CS_QUEUE_FCFS, 0, 1, NULL);
+    const double arr[] = {0, 10, 5, 20, 15, 25, 1};
+    for (uint64_t id = 1; id <= 7; id++)
+        push(q, id, 0, 0, 0, arr[id - 1]);
+    const uint64_t want4[] = {1, 7, 3, 2, 5, 4, 6};
+    expect_order(q, 30, want4, 7);
+    ck_assert_int_eq(cs_queue_remove(q, 3), CS_OK);
+    ck_assert_int_eq(cs_queue_remove(q, 4), CS_OK);
+    const uint64_t want5[] = {1, 7, 2, 5, 6};
+    expect_order(q, 30, want5, 5);
+    for (size_t i = 0; i < 5; i++)
+        expect_pop(q, 30, want5[i]);
+    cs_queue_destroy(q);
+}
+END_TEST
+
+START_TEST(older_spec_struct)
+{
+    /* A caller compiled against the first published task spec (ending at
+     * elastic_min) is accepted. */
+    cs_queue *q = make_queue(CS_QUEUE_SJF, 0, 9, NULL);
+    cs_task_spec t;
+    size_t old = offsetof(cs_task_spec, elastic_min) + sizeof(uint32_t);
+    ck_assert_int_eq(cs_task_spec_init(&t, old), CS_OK);
+    t.id = 3;
+    t.demand = one_cpu;
+    t.num_resources = 1;
+    t.runtime_estimate = 2;
+    ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_OK);
+    push(q, 4, 0, 0, 1, 0);
+    const uint64_t want[] = {4, 3};
+    expect_order(q, 0, want, 2);
+    cs_queue_destroy(q);
 }
 END_TEST
 
@@ -891,11 +966,11 @@ START_TEST(bad_inputs_change_nothing)
         cs_task_spec t = spec(4, 1, 0, 1);
         ck_assert_int_eq(cs_queue_push(NULL, &t, 0), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_push(q, NULL, 0), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_push(q, &t, NAN), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_push(q, &t, -INFINITY), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_push(q, &t, DNAN), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_push(q, &t, -DINF), CS_ERR_INVALID);
         t = spec(CS_ID_NONE, 1, 0, 1);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
-        t = spec(4, 1, 0, NAN);
+        t = spec(4, 1, 0, DNAN);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
         t = spec(4, 1, 0, -1);
         ck_assert_int_eq(cs_queue_push(q, &t, 0), CS_ERR_INVALID);
@@ -924,13 +999,13 @@ START_TEST(bad_inputs_change_nothing)
         uint64_t id = 0;
         ck_assert_int_eq(cs_queue_peek(NULL, 10, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_peek(q, 10, NULL), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_peek(q, NAN, &id), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_peek(q, INFINITY, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_peek(q, DNAN, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_peek(q, DINF, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_peek(q, 9.5, &id), CS_ERR_INVALID); /* backwards */
         ck_assert_int_eq(cs_queue_pop(NULL, 10, &id), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_pop(q, 10, NULL), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_pop(q, 9.5, &id), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_pop(q, NAN, &id), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_pop(q, DNAN, &id), CS_ERR_INVALID);
 
         uint64_t ids[4];
         size_t n = 0;
@@ -938,14 +1013,14 @@ START_TEST(bad_inputs_change_nothing)
         ck_assert_int_eq(cs_queue_order(q, 10, ids, 4, NULL), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 10, NULL, 4, &n), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 9.0, ids, 4, &n), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_order(q, NAN, ids, 4, &n), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_order(q, DNAN, ids, 4, &n), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_order(q, 10, NULL, 0, &n), CS_OK);
         ck_assert_uint_eq(n, 0);
 
         ck_assert_int_eq(cs_queue_set_estimate(NULL, 1, 1), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_estimate(q, 1, -1), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_set_estimate(q, 1, NAN), CS_ERR_INVALID);
-        ck_assert_int_eq(cs_queue_set_estimate(q, 1, INFINITY), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_set_estimate(q, 1, DNAN), CS_ERR_INVALID);
+        ck_assert_int_eq(cs_queue_set_estimate(q, 1, DINF), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_estimate(q, 77, 1), CS_ERR_NOT_FOUND);
         ck_assert_int_eq(cs_queue_set_priority(NULL, 1, 1), CS_ERR_INVALID);
         ck_assert_int_eq(cs_queue_set_priority(q, 77, 1), CS_ERR_NOT_FOUND);
@@ -1064,13 +1139,11 @@ int main(void)
     tcase_add_test(tc, drf_paper_example);
     tcase_add_test(tc, drf_weighted_example);
     tcase_add_test(tc, two_queues_one_fair);
-    tcase_add_test(tc, model_fcfs);
-    tcase_add_test(tc, model_priority);
-    tcase_add_test(tc, model_sjf);
-    tcase_add_test(tc, model_fairshare);
-    tcase_add_test(tc, model_drf);
+    tcase_add_loop_test(tc, model_policies, 0, 5);
     tcase_add_test(tc, hrrn_kinetic_vs_scan);
     tcase_add_test(tc, hrrn_small_and_sparse);
+    tcase_add_test(tc, lazy_deletion_and_updates);
+    tcase_add_test(tc, older_spec_struct);
     tcase_add_test(tc, bad_inputs_change_nothing);
     tcase_add_test(tc, allocation_failures);
     suite_add_tcase(s, tc);

@@ -25,14 +25,27 @@
  * priority - aging_slope * arrival. Priorities are compared as doubles
  * (exact up to 2^53 in magnitude).
  *
+ * **Structures.** FCFS, priority and SJF keep a sorted run (a ring buffer that
+ * takes every task sorting after the last one, as in-order arrivals do: O(1))
+ * and a 4-ary heap for the others (O(log n)); cancels and re-keys are lazy
+ * (a stale entry is dropped when it reaches the front, or with all the others
+ * once they outnumber the live tasks), so they cost O(1) amortised, resp. one
+ * heap insertion. Fair share and DRF keep the same structure per tenant plus
+ * a heap of tenants. Ids are found in O(1) expected time.
+ *
  * HRRN ratios are lines in time; the queue keeps them in a kinetic tournament
  * (Basch, Guibas and Hershberger, "Data structures for mobile data", 1999):
- * a tournament tree whose nodes carry the time at which their winner would
- * lose, and a heap of those times. Selection at time now replays the events
- * up to now: O(log^2 n) amortised per event, insert and remove. Two tasks are
- * compared at time t by cross-multiplication,
- * (t - a_i + s_i) * s_j versus (t - a_j + s_j) * s_i, so ties are exact
- * whenever these products are exact (e.g. integer times below 2^26).
+ * a tournament tree whose nodes carry the time up to which their winner is
+ * certain to stay ahead, and the least such time in their subtree. Moving the
+ * clock re-evaluates only the subtrees where one expired (a kinetic event,
+ * O(log n) each); insert, remove and re-estimate re-evaluate one leaf-to-root
+ * path, O(log n). The events at a node are bounded by the size of the upper
+ * envelope of its subtree's lines, so selection is O(log^2 n) amortised per
+ * operation, and nearly free while only time moves. Two tasks are compared at
+ * time t by cross-multiplication, (t - a_i + s_i) * s_j versus
+ * (t - a_j + s_j) * s_i, so ties are exact whenever these products are exact
+ * (e.g. times and estimates that are integers, or multiples of 1/2, below
+ * 2^26).
  *
  * Fair share and DRF read the borrowed ::cs_fair handle: the tenant order is
  * that of usage / weight (equivalently, decreasing factor) or of dominant
@@ -140,8 +153,12 @@ CS_API void cs_queue_destroy(cs_queue *queue);
  *         arrival or priority key); ::CS_ERR_OVERFLOW (spec demand * count,
  *         or 2^32 - 1 pending tasks); ::CS_ERR_EXISTS when a pending task has
  *         the same id; ::CS_ERR_NOMEM.
- * @note O(log n) amortised; HRRN O(log^2 n) amortised. Fair share and DRF
- *       create an unknown tenant in the fair handle.
+ * @note O(1) amortised when the task sorts after every pending task of its
+ *       set (FCFS arrivals in order, also per tenant), O(log n) otherwise;
+ *       HRRN O(log n) plus events; fair share and DRF add O(log T) when the
+ *       tenant had no pending task, and create an unknown tenant in the fair
+ *       handle. Memory: about 64 bytes per pending task, plus for PRIORITY
+ *       and SJF room for 2n + 17 heap entries so that re-keys never allocate.
  */
 CS_API cs_status cs_queue_push(cs_queue *queue, const cs_task_spec *spec, double arrival);
 
@@ -150,7 +167,9 @@ CS_API cs_status cs_queue_push(cs_queue *queue, const cs_task_spec *spec, double
  * @param[in,out] queue the queue.
  * @param[in] id the task id.
  * @return ::CS_OK; ::CS_ERR_INVALID for a NULL queue; ::CS_ERR_NOT_FOUND.
- * @note O(log n); HRRN O(log^2 n).
+ * @note O(1) amortised (the entry goes stale); HRRN O(log n); fair share and
+ *       DRF add O(log T) when the tenant's last pending task leaves. Never
+ *       allocates.
  */
 CS_API cs_status cs_queue_remove(cs_queue *queue, uint64_t id);
 
@@ -161,7 +180,8 @@ CS_API cs_status cs_queue_remove(cs_queue *queue, uint64_t id);
  * @param[out] id the task id.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL pointers, bad now);
  *         ::CS_ERR_NOT_FOUND when the queue is empty (clock unchanged).
- * @note O(1); HRRN O(log^2 n) amortised per kinetic event up to now.
+ * @note O(1) amortised (stale entries at the front are dropped); HRRN O(log n)
+ *       per kinetic event up to now.
  */
 CS_API cs_status cs_queue_peek(cs_queue *queue, double now, uint64_t *id);
 
@@ -172,7 +192,8 @@ CS_API cs_status cs_queue_peek(cs_queue *queue, double now, uint64_t *id);
  * @param[out] id the task id.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL pointers, bad now);
  *         ::CS_ERR_NOT_FOUND when the queue is empty (clock unchanged).
- * @note O(log n); HRRN O(log^2 n) amortised.
+ * @note O(log n) amortised, O(1) from the sorted run; HRRN O(log n) plus the
+ *       events up to now.
  */
 CS_API cs_status cs_queue_pop(cs_queue *queue, double now, uint64_t *id);
 
@@ -187,9 +208,11 @@ CS_API cs_status cs_queue_pop(cs_queue *queue, double now, uint64_t *id);
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL queue or count, NULL ids with
  *         cap > 0, bad now); ::CS_ERR_NOMEM for the O(min(n, k log n))
  *         scratch, which the queue keeps for later calls.
- * @note O(k log n) for a heap policy, O(k log^2 n) for HRRN, plus
- *       O(T' log T) over the T' tenants listed for fair share and DRF.
- *       Never returns ::CS_ERR_BUFFER_TOO_SMALL: a short buffer gets the head.
+ * @note O((k + s) log k) for FCFS, priority and SJF, where s <= n + 16 is the
+ *       number of stale entries met (in practice a small fraction of k);
+ *       O(k log n log k) for HRRN; plus O(T' log T) over the T' tenants listed
+ *       for fair share and DRF. Never returns ::CS_ERR_BUFFER_TOO_SMALL: a
+ *       short buffer gets the head.
  */
 CS_API cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
                                 size_t *count);
@@ -201,7 +224,7 @@ CS_API cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size
  * @param[in] estimate seconds, finite, > 0, or 0 for unknown (default_runtime).
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL queue, bad estimate);
  *         ::CS_ERR_NOT_FOUND.
- * @note O(log n) for SJF, O(log^2 n) for HRRN, O(1) otherwise.
+ * @note O(log n) for SJF and HRRN, O(1) otherwise. Never allocates.
  */
 CS_API cs_status cs_queue_set_estimate(cs_queue *queue, uint64_t id, double estimate);
 
@@ -212,7 +235,7 @@ CS_API cs_status cs_queue_set_estimate(cs_queue *queue, uint64_t id, double esti
  * @param[in] priority the new priority.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL queue, non-finite priority key);
  *         ::CS_ERR_NOT_FOUND.
- * @note O(log n) for ::CS_QUEUE_PRIORITY, O(1) otherwise.
+ * @note O(log n) for ::CS_QUEUE_PRIORITY, O(1) otherwise. Never allocates.
  */
 CS_API cs_status cs_queue_set_priority(cs_queue *queue, uint64_t id, int64_t priority);
 
@@ -236,9 +259,10 @@ CS_API bool cs_queue_contains(const cs_queue *queue, uint64_t id);
  * @brief Check the queue's internal invariants (for tests and debugging).
  * @param[in] queue the queue.
  * @return ::CS_OK; ::CS_ERR_INVALID for NULL; ::CS_ERR_STATE when an
- *         invariant is broken (heap order, positions, id map, tournament
- *         winners at the queue's clock, tenant keys).
- * @note O(n log n).
+ *         invariant is broken (run and heap order, keys, live and stale
+ *         counts, slot references, id map, tournament winners, certificates
+ *         and minima at the queue's clock, tenant keys).
+ * @note O(n + T) plus the id lookups.
  */
 CS_API cs_status cs_queue_check(const cs_queue *queue);
 
