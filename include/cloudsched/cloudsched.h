@@ -11,5 +11,8 @@
 #include "cloudsched/common.h"
 #include "cloudsched/pool.h"
 #include "cloudsched/task.h"
+#include "cloudsched/lsq.h"
+#include "cloudsched/rls.h"
+#include "cloudsched/predict.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */

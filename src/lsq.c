@@ -1,0 +1,1476 @@
+/* Dense least squares on LAPACK: the fit engine (copy, factorise, solve,
+ * statistics) shared by cs_lsq_fit, the bounded fits and the polynomial fit.
+ *
+ * Only column-major LAPACKE `_work` drivers are called: the high-level
+ * LAPACKE wrappers (and the row-major `_work` ones) allocate with malloc,
+ * which would bypass the handle's allocator and break "no allocation in the
+ * fit". Every argument is validated before LAPACK sees it, so LAPACK's
+ * xerbla (which prints and stops) is never reached. */
+#include "cloudsched/lsq.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <limits.h>
+
+#include "internal.h"
+#include "lsq_internal.h"
+
+/* ---- options and structs ---------------------------------------------- */
+
+static const cs_lsq_options lsq_options_defaults = {
+    .size = sizeof(cs_lsq_options),
+    .method = CS_LSQ_QR,
+    .intercept = 0,
+    .ridge = 0.0,
+    .rcond = 0.0,
+    .nrhs = 1,
+};
+#define LSQ_OPTIONS_MIN_SIZE sizeof(cs_lsq_options)
+
+static const cs_lsq_stats lsq_stats_defaults = {.size = sizeof(cs_lsq_stats)};
+#define LSQ_STATS_MIN_SIZE sizeof(cs_lsq_stats)
+
+static const cs_lsq_poly lsq_poly_defaults = {.size = sizeof(cs_lsq_poly)};
+#define LSQ_POLY_MIN_SIZE sizeof(cs_lsq_poly)
+
+cs_status cs_lsq_options_init(cs_lsq_options *opts, size_t size)
+{
+    return cs__struct_init(opts, size, sizeof(cs_lsq_options), LSQ_OPTIONS_MIN_SIZE,
+                           &lsq_options_defaults);
+}
+
+cs_status cs_lsq_stats_init(cs_lsq_stats *stats, size_t size)
+{
+    return cs__struct_init(stats, size, sizeof(cs_lsq_stats), LSQ_STATS_MIN_SIZE,
+                           &lsq_stats_defaults);
+}
+
+cs_status cs_lsq_poly_init(cs_lsq_poly *poly, size_t size)
+{
+    return cs__struct_init(poly, size, sizeof(cs_lsq_poly), LSQ_POLY_MIN_SIZE,
+                           &lsq_poly_defaults);
+}
+
+/* An array of nrhs caller stats structs: every element must carry the same
+ * valid size, which is also the stride. */
+static bool stats_array_valid(const cs_lsq_stats *stats, size_t count)
+{
+    if (stats == NULL)
+        return true;
+    size_t sz = stats->size;
+    if (sz < LSQ_STATS_MIN_SIZE || sz > sizeof(cs_lsq_stats))
+        return false;
+    for (size_t k = 1; k < count; k++) {
+        const cs_lsq_stats *s =
+            (const cs_lsq_stats *)(const void *)((const char *)stats + k * sz);
+        if (s->size != sz)
+            return false;
+    }
+    return true;
+}
+
+static void stats_store(cs_lsq_stats *stats, size_t k, const cs_lsq_stats *full)
+{
+    size_t sz = stats->size;
+    char *dst = (char *)stats + k * sz;
+    cs_lsq_stats tmp = *full;
+    tmp.size = sz;
+    memcpy(dst, &tmp, sz);
+}
+
+/* ---- small numerical helpers ------------------------------------------ */
+
+/* A power of two close to v (v/2 < result <= 2v), 1 for v == 0: dividing by
+ * it is exact, which keeps equilibration free of rounding. */
+static double pow2_scale(double v)
+{
+    if (!(v > 0.0) || !isfinite(v))
+        return 1.0;
+    int e;
+    (void)frexp(v, &e);
+    return ldexp(1.0, e);
+}
+
+/* Overflow- and underflow-safe 2-norm of a strided vector (the dnrm2 idea:
+ * accumulate (|x| / scale)^2 with a running scale). */
+static double norm2_strided(const double *v, size_t n, size_t stride)
+{
+    double scale = 0.0, ssq = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs(v[i * stride]);
+        if (a == 0.0)
+            continue;
+        if (scale < a) {
+            double r = scale / a;
+            ssq = 1.0 + ssq * r * r;
+            scale = a;
+        } else {
+            double r = a / scale;
+            ssq += r * r;
+        }
+    }
+    return scale * sqrt(ssq);
+}
+
+static bool dims_fit_lapack(size_t v)
+{
+    return v <= (size_t)INT_MAX;
+}
+
+/* Element (i, j) of a caller matrix. */
+static inline double mat_at(cs_lsq_layout layout, const double *a, size_t ld, size_t i,
+                            size_t j)
+{
+    return layout == CS_LSQ_ROW_MAJOR ? a[i * ld + j] : a[i + j * ld];
+}
+
+/* ---- workspace --------------------------------------------------------- */
+
+struct cs_lsq {
+    cs_allocator alloc;
+    cs_lsq_options opts;
+    size_t n, p, pp, nrhs; /* pp = p + intercept */
+    size_t m;              /* factorised rows: n, plus pp ridge rows */
+    size_t lda, ldb;       /* lda = m, ldb = max(m, pp) */
+    double rcond;          /* resolved threshold */
+    lapack_int lwork;
+
+    double *a;     /* lda x pp */
+    double *b;     /* ldb x nrhs */
+    double *work;  /* LAPACK workspace */
+    double *sw;    /* n square roots of the weights */
+    double *r;     /* n residuals (direct residual path) */
+    double *d;     /* pp column scales: b = c / d */
+    double *sv;    /* pp singular values / dtrcon scratch (3 pp) */
+    double *tau;   /* pp Householder scalars */
+    double *sinv;  /* pp x pp: inverse of the triangular factor */
+    double *mcov;  /* pp x pp: (A'A)^-1 in scaled coordinates */
+    double *cbuf;  /* pp x nrhs solution, column-major */
+    double *sebuf; /* pp x nrhs standard errors, column-major */
+    double *rss;   /* nrhs */
+    double *tss;   /* nrhs */
+    /* bounded (active-set) scratch */
+    double *bv_r;   /* pp x pp columns of the free set */
+    double *bv_rhs; /* pp */
+    double *bv_x, *bv_z, *bv_g, *bv_lo, *bv_hi, *bv_tau; /* pp each */
+    double *zeros; /* pp zeros: the NNLS lower bounds */
+    lapack_int *iwork; /* 2 pp: jpvt, then dtrcon's scratch */
+    unsigned char *bv_state; /* pp */
+    unsigned char *bv_blocked; /* pp */
+
+    /* results of the last successful core fit */
+    size_t rank;
+    size_t n_used;
+    double wsum;
+    double dof;
+    double cond;
+    bool have_cov; /* mcov valid (full rank) */
+    bool have_sinv; /* sinv valid (QR paths, full rank) */
+};
+
+static cs_status lsq_import_options(cs_lsq_options *o, const cs_lsq_options *user)
+{
+    if (user == NULL) {
+        *o = lsq_options_defaults;
+        return CS_OK;
+    }
+    if (!cs__struct_import(o, user, sizeof *o, LSQ_OPTIONS_MIN_SIZE,
+                           &lsq_options_defaults))
+        return CS_ERR_INVALID;
+    if (o->method != CS_LSQ_QR && o->method != CS_LSQ_TSQR && o->method != CS_LSQ_COD &&
+        o->method != CS_LSQ_SVD)
+        return CS_ERR_INVALID;
+    if (!isfinite(o->ridge) || o->ridge < 0.0)
+        return CS_ERR_INVALID;
+    if (!isfinite(o->rcond) || o->rcond < 0.0 || o->rcond >= 1.0)
+        return CS_ERR_INVALID;
+    if (o->nrhs == 0)
+        return CS_ERR_INVALID;
+    return CS_OK;
+}
+
+static lapack_int work_of(double q)
+{
+    if (!(q >= 1.0))
+        return 1;
+    if (q >= (double)INT_MAX)
+        return INT_MAX;
+    return (lapack_int)ceil(q);
+}
+
+/* Workspace queries (lwork = -1) for every driver this shape may use: the
+ * method's own, plus Householder QR for the bounded fits and the p' x p'
+ * QR of the active-set subproblems. Returns -1 when a query fails. */
+static lapack_int lsq_query_work(const cs_lsq *ws)
+{
+    lapack_int m = (lapack_int)ws->m, pp = (lapack_int)ws->pp;
+    lapack_int nrhs = (lapack_int)ws->nrhs;
+    lapack_int lda = (lapack_int)ws->lda, ldb = (lapack_int)ws->ldb;
+    double q = 0.0, dummy = 0.0;
+    lapack_int best = 1, rank = 0, jp = 0;
+    lapack_int info;
+
+    if (ws->m >= ws->pp) {
+        info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, pp, &dummy, lda, &dummy, &q, -1);
+        if (info != 0)
+            return -1;
+        best = work_of(q) > best ? work_of(q) : best;
+        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, nrhs, pp, &dummy, lda,
+                                   &dummy, &dummy, ldb, &q, -1);
+        if (info != 0)
+            return -1;
+        best = work_of(q) > best ? work_of(q) : best;
+        /* active-set subproblem: QR of at most p' x p', one right-hand side */
+        info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, pp, pp, &dummy, pp, &dummy, &q, -1);
+        if (info != 0)
+            return -1;
+        best = work_of(q) > best ? work_of(q) : best;
+        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', pp, 1, pp, &dummy, pp,
+                                   &dummy, &dummy, pp, &q, -1);
+        if (info != 0)
+            return -1;
+        best = work_of(q) > best ? work_of(q) : best;
+    }
+    switch (ws->opts.method) {
+    case CS_LSQ_TSQR:
+        info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, pp, nrhs, &dummy, lda,
+                                    &dummy, ldb, &q, -1);
+        break;
+    case CS_LSQ_COD:
+        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, pp, nrhs, &dummy, lda, &dummy, ldb,
+                                   &jp, 0.1, &rank, &q, -1);
+        break;
+    case CS_LSQ_SVD:
+        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, m, pp, nrhs, &dummy, lda, &dummy, ldb,
+                                   &dummy, 0.1, &rank, &q, -1);
+        break;
+    default:
+        info = 0;
+        q = 1.0;
+        break;
+    }
+    if (info != 0)
+        return -1;
+    best = work_of(q) > best ? work_of(q) : best;
+    /* dtrcon wants 3 p' doubles: it uses ws->sv (3 p'), not work. */
+    return best;
+}
+
+void cs_lsq_destroy(cs_lsq *ws)
+{
+    if (ws == NULL)
+        return;
+    cs_allocator a = ws->alloc;
+    cs__free(&a, ws->a);
+    cs__free(&a, ws->work);
+    cs__free(&a, ws->iwork);
+    cs__free(&a, ws->bv_state);
+    a.free(a.ctx, ws);
+}
+
+/* Checked sum of a list of element counts. */
+static bool add_counts(size_t *total, size_t add)
+{
+    return cs__add_size(*total, add, total);
+}
+
+cs_status cs_lsq_create(size_t n, size_t p, const cs_lsq_options *opts,
+                        const cs_allocator *alloc, cs_lsq **out)
+{
+    if (out == NULL)
+        return CS_ERR_INVALID;
+    cs_allocator al;
+    if (!cs__allocator_resolve(&al, alloc))
+        return CS_ERR_INVALID;
+    cs_lsq_options o;
+    cs_status st = lsq_import_options(&o, opts);
+    if (st != CS_OK)
+        return st;
+    size_t pp;
+    if (!cs__add_size(p, o.intercept ? 1u : 0u, &pp))
+        return CS_ERR_OVERFLOW;
+    if (n == 0 || pp == 0)
+        return CS_ERR_DIMENSION;
+    size_t m = n;
+    if (o.ridge > 0.0 && !cs__add_size(n, pp, &m))
+        return CS_ERR_OVERFLOW;
+    if ((o.method == CS_LSQ_QR || o.method == CS_LSQ_TSQR) && m < pp)
+        return CS_ERR_DIMENSION;
+    size_t ldb = m > pp ? m : pp;
+    size_t asz, bsz, ppsq, ppn;
+    if (!dims_fit_lapack(m) || !dims_fit_lapack(ldb) || !dims_fit_lapack(o.nrhs) ||
+        !cs__mul_size(m, pp, &asz) || !cs__mul_size(ldb, o.nrhs, &bsz) ||
+        !cs__mul_size(pp, pp, &ppsq) || !cs__mul_size(pp, o.nrhs, &ppn) ||
+        !dims_fit_lapack(asz) || !dims_fit_lapack(bsz))
+        return CS_ERR_OVERFLOW;
+
+    cs_lsq tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.alloc = al;
+    tmp.opts = o;
+    tmp.n = n;
+    tmp.p = p;
+    tmp.pp = pp;
+    tmp.nrhs = o.nrhs;
+    tmp.m = m;
+    tmp.lda = m;
+    tmp.ldb = ldb;
+    size_t mx = n > pp ? n : pp;
+    tmp.rcond = o.rcond > 0.0 ? o.rcond : (double)mx * DBL_EPSILON;
+    lapack_int lw = lsq_query_work(&tmp);
+    if (lw < 0)
+        return CS_ERR_NUMERIC;
+    tmp.lwork = lw;
+
+    /* One block of doubles for every array except LAPACK's work. */
+    size_t total = 0;
+    bool ok = add_counts(&total, asz) && add_counts(&total, bsz) &&
+              add_counts(&total, n) && add_counts(&total, n) &&
+              add_counts(&total, pp) && /* d */
+              add_counts(&total, 3 * pp) && /* sv */
+              add_counts(&total, pp) && /* tau */
+              add_counts(&total, ppsq) && add_counts(&total, ppsq) &&
+              add_counts(&total, ppn) && add_counts(&total, ppn) &&
+              add_counts(&total, 2 * o.nrhs) && add_counts(&total, ppsq) &&
+              add_counts(&total, 8 * pp);
+    if (!ok || pp > SIZE_MAX / 8)
+        return CS_ERR_OVERFLOW;
+
+    cs_lsq *ws = cs__alloc(&al, sizeof *ws);
+    if (ws == NULL)
+        return CS_ERR_NOMEM;
+    *ws = tmp;
+    ws->a = cs__alloc_array(&al, total, sizeof(double));
+    ws->work = cs__alloc_array(&al, (size_t)lw, sizeof(double));
+    ws->iwork = cs__alloc_array(&al, 2 * pp, sizeof(lapack_int));
+    ws->bv_state = cs__alloc_array(&al, 2 * pp, 1);
+    if (ws->a == NULL || ws->work == NULL || ws->iwork == NULL || ws->bv_state == NULL) {
+        cs_lsq_destroy(ws);
+        return CS_ERR_NOMEM;
+    }
+    double *q = ws->a + asz;
+    ws->b = q; q += bsz;
+    ws->sw = q; q += n;
+    ws->r = q; q += n;
+    ws->d = q; q += pp;
+    ws->sv = q; q += 3 * pp;
+    ws->tau = q; q += pp;
+    ws->sinv = q; q += ppsq;
+    ws->mcov = q; q += ppsq;
+    ws->cbuf = q; q += ppn;
+    ws->sebuf = q; q += ppn;
+    ws->rss = q; q += o.nrhs;
+    ws->tss = q; q += o.nrhs;
+    ws->bv_r = q; q += ppsq;
+    ws->bv_rhs = q; q += pp;
+    ws->bv_x = q; q += pp;
+    ws->bv_z = q; q += pp;
+    ws->bv_g = q; q += pp;
+    ws->bv_lo = q; q += pp;
+    ws->bv_hi = q; q += pp;
+    ws->bv_tau = q; q += pp;
+    ws->zeros = q;
+    for (size_t j = 0; j < pp; j++)
+        ws->zeros[j] = 0.0;
+    ws->bv_blocked = ws->bv_state + pp;
+    *out = ws;
+    return CS_OK;
+}
+
+/* ---- input validation and copy ----------------------------------------- */
+
+typedef struct fit_in {
+    cs_lsq_layout layout;
+    const double *x;
+    size_t ldx;
+    const double *y;
+    size_t ldy;
+    const double *w;
+    bool centred; /* R^2 about the mean (intercept, or a polynomial basis) */
+} fit_in;
+
+static cs_status check_layout_ld(cs_lsq_layout layout, size_t rows, size_t cols, size_t ld)
+{
+    if (layout != CS_LSQ_ROW_MAJOR && layout != CS_LSQ_COL_MAJOR)
+        return CS_ERR_INVALID;
+    size_t need = layout == CS_LSQ_ROW_MAJOR ? cols : rows;
+    if (need == 0)
+        need = 1;
+    return ld >= need ? CS_OK : CS_ERR_INVALID;
+}
+
+static cs_status validate_in(const cs_lsq *ws, const fit_in *in)
+{
+    if ((ws->p > 0 && in->x == NULL) || in->y == NULL)
+        return CS_ERR_INVALID;
+    cs_status st = CS_OK;
+    if (ws->p > 0)
+        st = check_layout_ld(in->layout, ws->n, ws->p, in->ldx);
+    if (st == CS_OK)
+        st = check_layout_ld(in->layout, ws->n, ws->nrhs, in->ldy);
+    return st;
+}
+
+/* Square roots of the weights into ws->sw, with their count and sum.
+ * false on a NaN, Inf or negative weight. */
+static bool load_weights(cs_lsq *ws, const double *w)
+{
+    size_t used = 0;
+    double sum = 0.0;
+    if (w == NULL) {
+        for (size_t i = 0; i < ws->n; i++)
+            ws->sw[i] = 1.0;
+        used = ws->n;
+        sum = (double)ws->n;
+    } else {
+        for (size_t i = 0; i < ws->n; i++) {
+            double wi = w[i];
+            if (!isfinite(wi) || wi < 0.0)
+                return false;
+            ws->sw[i] = sqrt(wi);
+            if (wi > 0.0) {
+                used++;
+                sum += wi;
+            }
+        }
+    }
+    ws->n_used = used;
+    ws->wsum = sum;
+    return true;
+}
+
+static inline uint64_t nonfinite_bit(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return (uint64_t)(((u >> 52) & 0x7ffu) == 0x7ffu);
+}
+
+/* Column scales for the pivoting methods: d_j = power of two near the
+ * weighted 2-norm of column j (the intercept column included). */
+static void compute_scales(cs_lsq *ws, const fit_in *in)
+{
+    size_t off = ws->opts.intercept ? 1 : 0;
+    if (off)
+        ws->d[0] = pow2_scale(sqrt(ws->wsum));
+    for (size_t j = 0; j < ws->p; j++) {
+        /* plain sum of squares, exact fallback when it overflows/underflows */
+        double ssq = 0.0;
+        for (size_t i = 0; i < ws->n; i++) {
+            double v = ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j);
+            ssq += v * v;
+        }
+        double nrm;
+        if (isfinite(ssq) && ssq > 1e-280) {
+            nrm = sqrt(ssq);
+        } else {
+            /* rare: rescan with the safe norm on the weighted values */
+            double scale = 0.0, s = 1.0;
+            for (size_t i = 0; i < ws->n; i++) {
+                double a = fabs(ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j));
+                if (a == 0.0 || !isfinite(a))
+                    continue;
+                if (scale < a) {
+                    double rr = scale / a;
+                    s = 1.0 + s * rr * rr;
+                    scale = a;
+                } else {
+                    double rr = a / scale;
+                    s += rr * rr;
+                }
+            }
+            nrm = scale * sqrt(s);
+        }
+        ws->d[off + j] = pow2_scale(nrm);
+    }
+}
+
+/* Copy sqrt(w) X (columns divided by ws->d when `scaled`) into ws->a, with
+ * the intercept column first and the ridge rows below; sqrt(w) Y into ws->b.
+ * Returns false when x or y holds NaN or Inf. */
+static bool fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
+{
+    const size_t n = ws->n, p = ws->p, lda = ws->lda, ldb = ws->ldb;
+    const size_t off = ws->opts.intercept ? 1 : 0;
+    const double *sw = ws->sw;
+    double *a = ws->a;
+    uint64_t bad = 0;
+
+    if (off) {
+        double inv = scaled ? 1.0 / ws->d[0] : 1.0;
+        for (size_t i = 0; i < n; i++)
+            a[i] = sw[i] * inv;
+    }
+    if (in->layout == CS_LSQ_COL_MAJOR) {
+        for (size_t j = 0; j < p; j++) {
+            const double *xc = in->x + j * in->ldx;
+            double *ac = a + (j + off) * lda;
+            double inv = scaled ? 1.0 / ws->d[j + off] : 1.0;
+            for (size_t i = 0; i < n; i++) {
+                bad |= nonfinite_bit(xc[i]);
+                ac[i] = xc[i] * sw[i] * inv;
+            }
+        }
+    } else {
+        double *ac0 = a + off * lda;
+        if (scaled) {
+            for (size_t i = 0; i < n; i++) {
+                const double *xr = in->x + i * in->ldx;
+                for (size_t j = 0; j < p; j++) {
+                    bad |= nonfinite_bit(xr[j]);
+                    ac0[i + j * lda] = xr[j] * sw[i] / ws->d[j + off];
+                }
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const double *xr = in->x + i * in->ldx;
+                double s = sw[i];
+                for (size_t j = 0; j < p; j++) {
+                    bad |= nonfinite_bit(xr[j]);
+                    ac0[i + j * lda] = xr[j] * s;
+                }
+            }
+        }
+    }
+    for (size_t k = 0; k < ws->nrhs; k++) {
+        double *bc = ws->b + k * ldb;
+        for (size_t i = 0; i < n; i++) {
+            double v = mat_at(in->layout, in->y, in->ldy, i, k);
+            bad |= nonfinite_bit(v);
+            bc[i] = v * sw[i];
+        }
+        for (size_t i = n; i < ldb; i++)
+            bc[i] = 0.0;
+    }
+    if (ws->m > n) {
+        double sl = sqrt(ws->opts.ridge);
+        for (size_t j = 0; j < ws->pp; j++) {
+            double *ac = a + j * lda + n;
+            for (size_t i = 0; i < ws->pp; i++)
+                ac[i] = 0.0;
+            if (j >= off)
+                ac[j] = scaled ? sl / ws->d[j] : sl;
+        }
+    }
+    return bad == 0;
+}
+
+/* ---- triangular factor: scales, conditioning, covariance ---------------- */
+
+/* After a QR (R in the upper triangle of ws->a, unscaled columns): set
+ * ws->d from the column norms of R (= weighted norms of the columns of the
+ * augmented matrix), scale R's columns by 1/d in place, and test the
+ * condition estimate of the scaled R against rcond. */
+static cs_status qr_scale_and_check(cs_lsq *ws)
+{
+    const size_t pp = ws->pp, lda = ws->lda;
+    for (size_t j = 0; j < pp; j++) {
+        double *col = ws->a + j * lda;
+        double nrm = norm2_strided(col, j + 1, 1);
+        if (col[j] == 0.0 || nrm == 0.0)
+            return CS_ERR_SINGULAR;
+        double dj = pow2_scale(nrm);
+        ws->d[j] = dj;
+        for (size_t i = 0; i <= j; i++)
+            col[i] /= dj;
+    }
+    double rc = 0.0;
+    lapack_int info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)pp,
+                                          ws->a, (lapack_int)lda, &rc, ws->sv,
+                                          ws->iwork + pp);
+    if (info != 0)
+        return CS_ERR_NUMERIC;
+    if (!(rc >= ws->rcond))
+        return CS_ERR_SINGULAR;
+    ws->cond = 1.0 / rc;
+    ws->rank = pp;
+    return CS_OK;
+}
+
+/* ws->sinv = inverse of the k x k upper triangle at `r` (leading dim ldr). */
+static cs_status invert_triangle(cs_lsq *ws, const double *r, size_t ldr, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < k; i++)
+            ws->sinv[i + j * k] = i <= j ? r[i + j * ldr] : 0.0;
+    lapack_int info = LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', (lapack_int)k,
+                                          ws->sinv, (lapack_int)k);
+    return info == 0 ? CS_OK : CS_ERR_SINGULAR;
+}
+
+/* mcov = P S S' P' with S = sinv (pp x pp) and the permutation perm
+ * (column k of the factor belongs to coefficient perm[k]); perm NULL = identity. */
+static void cov_from_sinv(cs_lsq *ws, const lapack_int *perm)
+{
+    const size_t pp = ws->pp;
+    const double *s = ws->sinv;
+    for (size_t k = 0; k < pp; k++) {
+        for (size_t l = k; l < pp; l++) {
+            /* (S S')_{kl} = sum_{t >= max(k,l)} S_kt S_lt (S upper triangular) */
+            double acc = 0.0;
+            for (size_t t = l; t < pp; t++)
+                acc += s[k + t * pp] * s[l + t * pp];
+            size_t ik = perm ? (size_t)perm[k] - 1 : k;
+            size_t il = perm ? (size_t)perm[l] - 1 : l;
+            ws->mcov[ik + il * pp] = acc;
+            ws->mcov[il + ik * pp] = acc;
+        }
+    }
+    ws->have_cov = true;
+}
+
+/* Penalty weight of coefficient j in scaled coordinates (c = d b). */
+static double penalty_scaled(const cs_lsq *ws, size_t j)
+{
+    if (ws->opts.ridge == 0.0 || (ws->opts.intercept && j == 0))
+        return 0.0;
+    return ws->opts.ridge / (ws->d[j] * ws->d[j]);
+}
+
+/* Residual degrees of freedom: n_used - rank, or n_used - trace(H) with a
+ * ridge penalty, trace(H) = p' - sum_j P_j M_jj. */
+static void compute_dof(cs_lsq *ws)
+{
+    double df = (double)ws->rank;
+    if (ws->opts.ridge > 0.0 && ws->have_cov) {
+        for (size_t j = 0; j < ws->pp; j++)
+            df -= penalty_scaled(ws, j) * ws->mcov[j + j * ws->pp];
+    }
+    ws->dof = (double)ws->n_used - df;
+}
+
+/* ---- sums of squares ------------------------------------------------------ */
+
+static void compute_tss(cs_lsq *ws, const fit_in *in)
+{
+    for (size_t k = 0; k < ws->nrhs; k++) {
+        double mean = 0.0;
+        if (in->centred && ws->wsum > 0.0) {
+            double acc = 0.0;
+            for (size_t i = 0; i < ws->n; i++) {
+                double wi = ws->sw[i] * ws->sw[i];
+                acc += wi * mat_at(in->layout, in->y, in->ldy, i, k);
+            }
+            mean = acc / ws->wsum;
+        }
+        double t = 0.0;
+        for (size_t i = 0; i < ws->n; i++) {
+            double e = ws->sw[i] * (mat_at(in->layout, in->y, in->ldy, i, k) - mean);
+            t += e * e;
+        }
+        ws->tss[k] = t;
+    }
+}
+
+static double sumsq(const double *v, size_t n)
+{
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++)
+        acc += v[i] * v[i];
+    if (isfinite(acc))
+        return acc;
+    double nrm = norm2_strided(v, n, 1);
+    return nrm * nrm;
+}
+
+/* RSS from the orthogonal transform: the squared tail of Q'(sqrt(w) y). */
+static void rss_from_tail(cs_lsq *ws)
+{
+    for (size_t k = 0; k < ws->nrhs; k++)
+        ws->rss[k] = sumsq(ws->b + k * ws->ldb + ws->pp, ws->m - ws->pp);
+}
+
+/* RSS from the caller's data: sum_i w_i (y_i - x_i b)^2, coefficients in cbuf. */
+static void rss_direct(cs_lsq *ws, const fit_in *in)
+{
+    const size_t n = ws->n, off = ws->opts.intercept ? 1 : 0;
+    for (size_t k = 0; k < ws->nrhs; k++) {
+        const double *bk = ws->cbuf + k * ws->pp;
+        for (size_t i = 0; i < n; i++)
+            ws->r[i] = mat_at(in->layout, in->y, in->ldy, i, k) - (off ? bk[0] : 0.0);
+        if (ws->p > 0)
+            cblas_dgemv(in->layout == CS_LSQ_ROW_MAJOR ? CblasRowMajor : CblasColMajor,
+                        CblasNoTrans, (blasint)n, (blasint)ws->p, -1.0, in->x,
+                        (blasint)in->ldx, bk + off, 1, 1.0, ws->r, 1);
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double e = ws->sw[i] * ws->r[i];
+            acc += e * e;
+        }
+        ws->rss[k] = acc;
+    }
+}
+
+/* ---- the engine ----------------------------------------------------------- */
+
+/* Factorise and solve into ws->cbuf (unscaled coefficients), set rank, cond,
+ * d, and (when want_cov) mcov. Nothing outside ws is written. */
+static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
+{
+    const size_t pp = ws->pp, nrhs = ws->nrhs;
+    const lapack_int m = (lapack_int)ws->m, ipp = (lapack_int)pp;
+    const lapack_int lda = (lapack_int)ws->lda, ldb = (lapack_int)ws->ldb;
+    const lapack_int inrhs = (lapack_int)nrhs;
+    lapack_int info;
+    cs_status st;
+
+    ws->have_cov = false;
+    ws->have_sinv = false;
+    switch (ws->opts.method) {
+    case CS_LSQ_QR:
+    case CS_LSQ_TSQR:
+        if (!fill_system(ws, in, false))
+            return CS_ERR_INVALID;
+        if (ws->opts.method == CS_LSQ_QR) {
+            info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, ipp, ws->a, lda, ws->tau,
+                                       ws->work, ws->lwork);
+            if (info != 0)
+                return CS_ERR_NUMERIC;
+            info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, inrhs, ipp, ws->a,
+                                       lda, ws->tau, ws->b, ldb, ws->work, ws->lwork);
+            if (info != 0)
+                return CS_ERR_NUMERIC;
+        } else {
+            info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, ipp, inrhs, ws->a, lda,
+                                        ws->b, ldb, ws->work, ws->lwork);
+            if (info > 0)
+                return CS_ERR_SINGULAR;
+            if (info != 0)
+                return CS_ERR_NUMERIC;
+        }
+        st = qr_scale_and_check(ws);
+        if (st != CS_OK)
+            return st;
+        if (ws->opts.method == CS_LSQ_QR) {
+            /* R_s c = (Q'y)_top, b = c / d */
+            for (size_t k = 0; k < nrhs; k++)
+                memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
+            info = LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', ipp, inrhs, ws->a,
+                                       lda, ws->cbuf, ipp);
+            if (info != 0)
+                return CS_ERR_SINGULAR;
+            for (size_t k = 0; k < nrhs; k++)
+                for (size_t j = 0; j < pp; j++)
+                    ws->cbuf[j + k * pp] /= ws->d[j];
+        } else {
+            for (size_t k = 0; k < nrhs; k++)
+                memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
+        }
+        if (want_cov) {
+            st = invert_triangle(ws, ws->a, ws->lda, pp);
+            if (st != CS_OK)
+                return st;
+            ws->have_sinv = true;
+            cov_from_sinv(ws, NULL);
+        }
+        break;
+
+    case CS_LSQ_COD: {
+        compute_scales(ws, in);
+        if (!fill_system(ws, in, true))
+            return CS_ERR_INVALID;
+        lapack_int *jpvt = ws->iwork;
+        for (size_t j = 0; j < pp; j++)
+            jpvt[j] = 0;
+        lapack_int rank = 0;
+        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, ipp, inrhs, ws->a, lda, ws->b, ldb,
+                                   jpvt, ws->rcond, &rank, ws->work, ws->lwork);
+        if (info != 0)
+            return CS_ERR_NUMERIC;
+        ws->rank = (size_t)rank;
+        for (size_t k = 0; k < nrhs; k++)
+            for (size_t j = 0; j < pp; j++)
+                ws->cbuf[j + k * pp] = ws->b[j + k * ws->ldb] / ws->d[j];
+        /* The leading rank x rank triangle of a is R11 (T11 after the RZ step
+         * when rank < p'): its condition is that of the retained part. */
+        ws->cond = CS__INF;
+        if (rank > 0) {
+            double rc = 0.0;
+            info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', rank, ws->a, lda,
+                                       &rc, ws->sv, ws->iwork + pp);
+            if (info != 0)
+                return CS_ERR_NUMERIC;
+            ws->cond = rc > 0.0 ? 1.0 / rc : CS__INF;
+        }
+        if (want_cov && (size_t)rank == pp) {
+            /* full rank: dgelsy skips the RZ step, a holds R of A P = Q R */
+            st = invert_triangle(ws, ws->a, ws->lda, pp);
+            if (st != CS_OK)
+                return st;
+            cov_from_sinv(ws, jpvt);
+        }
+        break;
+    }
+
+    case CS_LSQ_SVD: {
+        compute_scales(ws, in);
+        if (!fill_system(ws, in, true))
+            return CS_ERR_INVALID;
+        lapack_int rank = 0;
+        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, m, ipp, inrhs, ws->a, lda, ws->b, ldb,
+                                   ws->sv, ws->rcond, &rank, ws->work, ws->lwork);
+        if (info != 0)
+            return CS_ERR_NUMERIC;
+        ws->rank = (size_t)rank;
+        for (size_t k = 0; k < nrhs; k++)
+            for (size_t j = 0; j < pp; j++)
+                ws->cbuf[j + k * pp] = ws->b[j + k * ws->ldb] / ws->d[j];
+        ws->cond = rank > 0 && ws->sv[rank - 1] > 0.0 ? ws->sv[0] / ws->sv[rank - 1]
+                                                       : CS__INF;
+        if (want_cov && (size_t)rank == pp) {
+            /* M = V diag(1/s^2) V', V' stored in the first pp rows of a */
+            for (size_t j = 0; j < pp; j++) {
+                for (size_t l = j; l < pp; l++) {
+                    double acc = 0.0;
+                    for (size_t k = 0; k < pp; k++) {
+                        double inv = 1.0 / ws->sv[k];
+                        acc += ws->a[k + j * ws->lda] * ws->a[k + l * ws->lda] * inv * inv;
+                    }
+                    ws->mcov[j + l * pp] = acc;
+                    ws->mcov[l + j * pp] = acc;
+                }
+            }
+            ws->have_cov = true;
+        }
+        break;
+    }
+    }
+    if (!cs__all_finite(ws->cbuf, pp * nrhs))
+        return CS_ERR_NUMERIC;
+    return CS_OK;
+}
+
+/* Solve, then the sums of squares, degrees of freedom and standard errors
+ * (into ws->sebuf) that were asked for. */
+static cs_status core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_stats)
+{
+    if (!load_weights(ws, in->w))
+        return CS_ERR_INVALID;
+    bool want_cov = want_se || (want_stats && ws->opts.ridge > 0.0);
+    cs_status st = core_solve(ws, in, want_cov);
+    if (st != CS_OK)
+        return st;
+    compute_dof(ws);
+    if (!want_se && !want_stats)
+        return CS_OK;
+    bool qr_path = ws->opts.method == CS_LSQ_QR || ws->opts.method == CS_LSQ_TSQR;
+    if (qr_path && ws->m == ws->n)
+        rss_from_tail(ws);
+    else
+        rss_direct(ws, in);
+    compute_tss(ws, in);
+    if (want_se) {
+        const size_t pp = ws->pp;
+        for (size_t k = 0; k < ws->nrhs; k++) {
+            double sigma = ws->dof > 0.0 ? sqrt(ws->rss[k] / ws->dof) : CS__NAN;
+            for (size_t j = 0; j < pp; j++) {
+                double v = CS__NAN;
+                if (ws->have_cov) {
+                    v = ws->mcov[j + j * pp];
+                    for (size_t l = 0; l < pp; l++) {
+                        double pl = penalty_scaled(ws, l);
+                        if (pl != 0.0)
+                            v -= pl * ws->mcov[j + l * pp] * ws->mcov[j + l * pp];
+                    }
+                    v = sigma * sqrt(v > 0.0 ? v : 0.0) / ws->d[j];
+                }
+                ws->sebuf[j + k * pp] = v;
+            }
+        }
+    }
+    return CS_OK;
+}
+
+static void make_stats(const cs_lsq *ws, size_t k, bool centred, double dof, size_t rank,
+                       cs_lsq_stats *s)
+{
+    *s = lsq_stats_defaults;
+    s->rank = rank;
+    s->n_used = ws->n_used;
+    s->dof = dof;
+    s->rss = ws->rss[k];
+    s->tss = ws->tss[k];
+    s->sigma = dof > 0.0 ? sqrt(s->rss / dof) : CS__NAN;
+    s->r2 = s->tss > 0.0 ? 1.0 - s->rss / s->tss : CS__NAN;
+    double c = centred ? 1.0 : 0.0;
+    s->adj_r2 = dof > 0.0 && s->tss > 0.0
+                    ? 1.0 - (1.0 - s->r2) * ((double)ws->n_used - c) / dof
+                    : CS__NAN;
+    s->cond = ws->cond;
+}
+
+/* Copy a column-major rows x cols block into a caller matrix. */
+static void store_matrix(cs_lsq_layout layout, double *dst, size_t ld, const double *src,
+                         size_t rows, size_t cols)
+{
+    for (size_t k = 0; k < cols; k++)
+        for (size_t j = 0; j < rows; j++) {
+            double v = src[j + k * rows];
+            if (layout == CS_LSQ_ROW_MAJOR)
+                dst[j * ld + k] = v;
+            else
+                dst[j + k * ld] = v;
+        }
+}
+
+static cs_status validate_fit_call(const cs_lsq *ws, const fit_in *in, const double *coef,
+                                   size_t ldcoef, const cs_lsq_stats *stats)
+{
+    if (ws == NULL || coef == NULL)
+        return CS_ERR_INVALID;
+    cs_status st = validate_in(ws, in);
+    if (st != CS_OK)
+        return st;
+    st = check_layout_ld(in->layout, ws->pp, ws->nrhs, ldcoef);
+    if (st != CS_OK)
+        return st;
+    return stats_array_valid(stats, ws->nrhs) ? CS_OK : CS_ERR_INVALID;
+}
+
+cs_status cs_lsq_fit(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t ldx,
+                     const double *y, size_t ldy, const double *w, double *coef,
+                     size_t ldcoef, double *se, cs_lsq_stats *stats)
+{
+    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
+    cs_status st = validate_fit_call(ws, &in, coef, ldcoef, stats);
+    if (st != CS_OK)
+        return st;
+    st = core_fit(ws, &in, se != NULL, stats != NULL);
+    if (st != CS_OK)
+        return st;
+    store_matrix(layout, coef, ldcoef, ws->cbuf, ws->pp, ws->nrhs);
+    if (se != NULL)
+        store_matrix(layout, se, ldcoef, ws->sebuf, ws->pp, ws->nrhs);
+    if (stats != NULL) {
+        for (size_t k = 0; k < ws->nrhs; k++) {
+            cs_lsq_stats s;
+            make_stats(ws, k, in.centred, ws->dof, ws->rank, &s);
+            stats_store(stats, k, &s);
+        }
+    }
+    return CS_OK;
+}
+
+cs_status cs_lsq_solve(size_t n, size_t p, const cs_lsq_options *opts,
+                       cs_lsq_layout layout, const double *x, size_t ldx, const double *y,
+                       size_t ldy, const double *w, double *coef, size_t ldcoef, double *se,
+                       cs_lsq_stats *stats, const cs_allocator *alloc)
+{
+    cs_lsq *ws = NULL;
+    cs_status st = cs_lsq_create(n, p, opts, alloc, &ws);
+    if (st != CS_OK)
+        return st;
+    st = cs_lsq_fit(ws, layout, x, ldx, y, ldy, w, coef, ldcoef, se, stats);
+    cs_lsq_destroy(ws);
+    return st;
+}
+
+/* ---- bounded least squares ----------------------------------------------- */
+
+enum { BV_FREE = 0, BV_LOWER = 1, BV_UPPER = 2 };
+
+/* z = argmin || R_F z_F - (dv - R_B x_B) || over the free set F, z_B = x_B,
+ * by a QR of the free columns of R (at most p' x p'). */
+static cs_status bvls_subproblem(cs_lsq *ws, const double *dv)
+{
+    const size_t pp = ws->pp, lda = ws->lda;
+    const double *R = ws->a;
+    lapack_int *idx = ws->iwork;
+    size_t nf = 0;
+    for (size_t j = 0; j < pp; j++)
+        if (ws->bv_state[j] == BV_FREE)
+            idx[nf++] = (lapack_int)j;
+    for (size_t i = 0; i < pp; i++)
+        ws->bv_rhs[i] = dv[i];
+    for (size_t j = 0; j < pp; j++) {
+        ws->bv_z[j] = ws->bv_x[j];
+        if (ws->bv_state[j] == BV_FREE || ws->bv_x[j] == 0.0)
+            continue;
+        for (size_t i = 0; i <= j; i++)
+            ws->bv_rhs[i] -= R[i + j * lda] * ws->bv_x[j];
+    }
+    if (nf == 0)
+        return CS_OK;
+    for (size_t t = 0; t < nf; t++) {
+        size_t j = (size_t)idx[t];
+        double *col = ws->bv_r + t * pp;
+        for (size_t i = 0; i < pp; i++)
+            col[i] = i <= j ? R[i + j * lda] : 0.0;
+    }
+    lapack_int ipp = (lapack_int)pp, inf = (lapack_int)nf;
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, ipp, inf, ws->bv_r, ipp,
+                                          ws->bv_tau, ws->work, ws->lwork);
+    if (info == 0)
+        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', ipp, 1, inf, ws->bv_r, ipp,
+                                   ws->bv_tau, ws->bv_rhs, ipp, ws->work, ws->lwork);
+    if (info == 0)
+        info = LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', inf, 1, ws->bv_r, ipp,
+                                   ws->bv_rhs, ipp);
+    if (info != 0)
+        return CS_ERR_SINGULAR;
+    for (size_t t = 0; t < nf; t++)
+        ws->bv_z[idx[t]] = ws->bv_rhs[t];
+    return CS_OK;
+}
+
+/* Bounded-variable least squares on the reduced triangular system
+ * min ||R x - dv||, bv_lo <= x <= bv_hi (scaled coordinates). Lawson and
+ * Hanson's NNLS active-set scheme with two-sided bounds (Stark and Parker,
+ * "Bounded-variable least-squares", Comput. Stat. 1995): free the bound
+ * variable whose gradient points most into the box, solve on the free set,
+ * and step back to the box when that solution leaves it. A freed variable
+ * whose subproblem value does not move into the box is put back and
+ * blocked until x changes (the usual guard against cycling on rounding). */
+static cs_status bvls(cs_lsq *ws, const double *dv, size_t *nfree_out)
+{
+    const size_t pp = ws->pp, lda = ws->lda;
+    const double *R = ws->a;
+    double *x = ws->bv_x, *z = ws->bv_z, *g = ws->bv_g;
+    const double *lo = ws->bv_lo, *hi = ws->bv_hi;
+    unsigned char *state = ws->bv_state, *blocked = ws->bv_blocked;
+    const size_t none = (size_t)-1;
+    size_t nfree = 0;
+
+    for (size_t j = 0; j < pp; j++) {
+        blocked[j] = 0;
+        if (isfinite(lo[j])) {
+            x[j] = lo[j];
+            state[j] = BV_LOWER;
+        } else if (isfinite(hi[j])) {
+            x[j] = hi[j];
+            state[j] = BV_UPPER;
+        } else {
+            x[j] = 0.0;
+            state[j] = BV_FREE;
+            nfree++;
+        }
+    }
+    const double dnorm = sqrt(sumsq(dv, pp));
+    const size_t max_iter = 10 * pp + 50;
+    bool need_solve = nfree > 0;
+    size_t fresh = none;
+    unsigned char fresh_origin = BV_LOWER;
+
+    for (size_t iter = 0;;) {
+        if (!need_solve) {
+            /* g = R'(dv - R x): the descent direction of 1/2 ||R x - dv||^2 */
+            double xnorm = sqrt(sumsq(x, pp));
+            for (size_t i = 0; i < pp; i++) {
+                double acc = dv[i];
+                for (size_t j = i; j < pp; j++)
+                    acc -= R[i + j * lda] * x[j];
+                ws->bv_rhs[i] = acc;
+            }
+            for (size_t j = 0; j < pp; j++) {
+                double acc = 0.0;
+                for (size_t i = 0; i <= j; i++)
+                    acc += R[i + j * lda] * ws->bv_rhs[i];
+                g[j] = acc;
+            }
+            double tol = 16.0 * (double)pp * DBL_EPSILON * (dnorm + xnorm);
+            size_t best = none;
+            double bestv = 0.0;
+            for (size_t j = 0; j < pp; j++) {
+                if (state[j] == BV_FREE || blocked[j])
+                    continue;
+                double v = state[j] == BV_LOWER ? g[j] : -g[j];
+                if (v > tol && v > bestv) {
+                    bestv = v;
+                    best = j;
+                }
+            }
+            if (best == none)
+                break;
+            fresh = best;
+            fresh_origin = state[best];
+            state[best] = BV_FREE;
+        }
+        if (++iter > max_iter)
+            return CS_ERR_NOT_CONVERGED;
+        cs_status st = bvls_subproblem(ws, dv);
+        if (st != CS_OK)
+            return st;
+        if (fresh != none) {
+            bool inward = fresh_origin == BV_LOWER ? z[fresh] > lo[fresh]
+                                                    : z[fresh] < hi[fresh];
+            if (!inward) {
+                state[fresh] = fresh_origin;
+                blocked[fresh] = 1;
+                fresh = none;
+                need_solve = false;
+                continue;
+            }
+            fresh = none;
+        }
+        /* Largest step towards z that stays in the box. */
+        double alpha = 1.0;
+        size_t jmin = none;
+        unsigned char jmin_state = BV_LOWER;
+        for (size_t j = 0; j < pp; j++) {
+            if (state[j] != BV_FREE)
+                continue;
+            if (z[j] < lo[j]) {
+                double t = (lo[j] - x[j]) / (z[j] - x[j]);
+                if (t < alpha) {
+                    alpha = t;
+                    jmin = j;
+                    jmin_state = BV_LOWER;
+                }
+            } else if (z[j] > hi[j]) {
+                double t = (hi[j] - x[j]) / (z[j] - x[j]);
+                if (t < alpha) {
+                    alpha = t;
+                    jmin = j;
+                    jmin_state = BV_UPPER;
+                }
+            }
+        }
+        for (size_t j = 0; j < pp; j++)
+            blocked[j] = 0;
+        if (jmin == none) {
+            for (size_t j = 0; j < pp; j++)
+                if (state[j] == BV_FREE)
+                    x[j] = z[j];
+            need_solve = false;
+            continue;
+        }
+        if (alpha < 0.0)
+            alpha = 0.0;
+        for (size_t j = 0; j < pp; j++) {
+            if (state[j] != BV_FREE)
+                continue;
+            x[j] += alpha * (z[j] - x[j]);
+            if (j == jmin) {
+                state[j] = jmin_state;
+                x[j] = jmin_state == BV_LOWER ? lo[j] : hi[j];
+            } else if (z[j] < lo[j] && x[j] <= lo[j]) {
+                state[j] = BV_LOWER;
+                x[j] = lo[j];
+            } else if (z[j] > hi[j] && x[j] >= hi[j]) {
+                state[j] = BV_UPPER;
+                x[j] = hi[j];
+            }
+        }
+        nfree = 0;
+        for (size_t j = 0; j < pp; j++)
+            nfree += state[j] == BV_FREE;
+        need_solve = nfree > 0;
+    }
+    nfree = 0;
+    for (size_t j = 0; j < pp; j++)
+        nfree += state[j] == BV_FREE;
+    *nfree_out = nfree;
+    return CS_OK;
+}
+
+cs_status cs_lsq_fit_bounded(cs_lsq *ws, cs_lsq_layout layout, const double *x,
+                             size_t ldx, const double *y, size_t ldy, const double *w,
+                             const double *lower, const double *upper, double *coef,
+                             size_t ldcoef, cs_lsq_stats *stats)
+{
+    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
+    cs_status st = validate_fit_call(ws, &in, coef, ldcoef, stats);
+    if (st != CS_OK)
+        return st;
+    const size_t pp = ws->pp, nrhs = ws->nrhs;
+    for (size_t j = 0; j < pp; j++) {
+        double l = lower ? lower[j] : -CS__INF;
+        double u = upper ? upper[j] : CS__INF;
+        if (isnan(l) || isnan(u) || l == CS__INF || u == -CS__INF || l > u)
+            return CS_ERR_INVALID;
+    }
+    if (ws->m < pp)
+        return CS_ERR_DIMENSION;
+    if (!load_weights(ws, w))
+        return CS_ERR_INVALID;
+    if (!fill_system(ws, &in, false))
+        return CS_ERR_INVALID;
+    lapack_int m = (lapack_int)ws->m, ipp = (lapack_int)pp;
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, ipp, ws->a,
+                                          (lapack_int)ws->lda, ws->tau, ws->work, ws->lwork);
+    if (info == 0)
+        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, (lapack_int)nrhs, ipp,
+                                   ws->a, (lapack_int)ws->lda, ws->tau, ws->b,
+                                   (lapack_int)ws->ldb, ws->work, ws->lwork);
+    if (info != 0)
+        return CS_ERR_NUMERIC;
+    st = qr_scale_and_check(ws);
+    if (st != CS_OK)
+        return st;
+    /* ws->sebuf is free here: it keeps the per-rhs count of free coefficients */
+    for (size_t k = 0; k < nrhs; k++) {
+        const double *dv = ws->b + k * ws->ldb;
+        for (size_t j = 0; j < pp; j++) {
+            double l = lower ? lower[j] : -CS__INF;
+            double u = upper ? upper[j] : CS__INF;
+            ws->bv_lo[j] = isfinite(l) ? l * ws->d[j] : l;
+            ws->bv_hi[j] = isfinite(u) ? u * ws->d[j] : u;
+        }
+        size_t nfree = 0;
+        st = bvls(ws, dv, &nfree);
+        if (st != CS_OK)
+            return st;
+        for (size_t j = 0; j < pp; j++)
+            ws->cbuf[j + k * pp] = ws->bv_x[j] / ws->d[j];
+        ws->sebuf[k] = (double)nfree;
+        if (stats != NULL && ws->m == ws->n) {
+            /* ||R c - dv||^2 + tail^2: the residual of the reduced problem */
+            double acc = 0.0;
+            for (size_t i = 0; i < pp; i++) {
+                double e = dv[i];
+                for (size_t j = i; j < pp; j++)
+                    e -= ws->a[i + j * ws->lda] * ws->bv_x[j];
+                acc += e * e;
+            }
+            ws->rss[k] = acc + sumsq(dv + pp, ws->m - pp);
+        }
+    }
+    if (!cs__all_finite(ws->cbuf, pp * nrhs))
+        return CS_ERR_NUMERIC;
+    if (stats != NULL) {
+        if (ws->m != ws->n)
+            rss_direct(ws, &in);
+        compute_tss(ws, &in);
+    }
+    store_matrix(layout, coef, ldcoef, ws->cbuf, pp, nrhs);
+    if (stats != NULL) {
+        for (size_t k = 0; k < nrhs; k++) {
+            cs_lsq_stats s;
+            make_stats(ws, k, in.centred, (double)ws->n_used - ws->sebuf[k], pp, &s);
+            stats_store(stats, k, &s);
+        }
+    }
+    return CS_OK;
+}
+
+cs_status cs_lsq_fit_nnls(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t ldx,
+                          const double *y, size_t ldy, const double *w, double *coef,
+                          size_t ldcoef, cs_lsq_stats *stats)
+{
+    if (ws == NULL)
+        return CS_ERR_INVALID;
+    return cs_lsq_fit_bounded(ws, layout, x, ldx, y, ldy, w, ws->zeros, NULL, coef,
+                              ldcoef, stats);
+}
+
+/* ---- straight line ----------------------------------------------------------- */
+
+cs_status cs_lsq_line(size_t n, const double *x, const double *y, const double *w,
+                      double coef[2], double se[2], cs_lsq_stats *stats)
+{
+    if (x == NULL || y == NULL || coef == NULL || !stats_array_valid(stats, 1))
+        return CS_ERR_INVALID;
+    double W = 0.0, sx = 0.0, sy = 0.0;
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(wi) || wi < 0.0)
+            return CS_ERR_INVALID;
+        if (wi > 0.0) {
+            used++;
+            W += wi;
+            sx += wi * x[i];
+            sy += wi * y[i];
+        }
+    }
+    if (used < 2)
+        return CS_ERR_DIMENSION;
+    /* Two passes: means, then centred sums (no cancellation of large sums). */
+    double xm = sx / W, ym = sy / W;
+    double sxx = 0.0, sxy = 0.0, syy = 0.0, sx2 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        double dx = x[i] - xm, dy = y[i] - ym;
+        sxx += wi * dx * dx;
+        sxy += wi * dx * dy;
+        syy += wi * dy * dy;
+        sx2 += wi * x[i] * x[i];
+    }
+    if (!(sxx > 0.0))
+        return CS_ERR_SINGULAR;
+    double slope = sxy / sxx;
+    double icpt = ym - slope * xm;
+    if (!isfinite(slope) || !isfinite(icpt))
+        return CS_ERR_NUMERIC;
+    /* Third pass: residuals directly (syy - sxy^2/sxx would cancel). */
+    double rss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        double e = (y[i] - ym) - slope * (x[i] - xm);
+        rss += wi * e * e;
+    }
+    double dof = (double)used - 2.0;
+    double sigma = dof > 0.0 ? sqrt(rss / dof) : CS__NAN;
+    coef[0] = icpt;
+    coef[1] = slope;
+    if (se != NULL) {
+        se[0] = sigma * sqrt(1.0 / W + xm * xm / sxx);
+        se[1] = sigma / sqrt(sxx);
+    }
+    if (stats != NULL) {
+        cs_lsq_stats s = lsq_stats_defaults;
+        s.rank = 2;
+        s.n_used = used;
+        s.dof = dof;
+        s.rss = rss;
+        s.tss = syy;
+        s.sigma = sigma;
+        s.r2 = syy > 0.0 ? 1.0 - rss / syy : CS__NAN;
+        s.adj_r2 = dof > 0.0 && syy > 0.0 ? 1.0 - (1.0 - s.r2) * ((double)used - 1.0) / dof
+                                          : CS__NAN;
+        /* [sqrt(w), sqrt(w) x] with unit columns has Gram [[1, r], [r, 1]],
+         * r = sum(w x) / sqrt(W sum(w x^2)); singular values sqrt(1 +- |r|),
+         * and 1 - r^2 = sxx / sum(w x^2) without cancellation. */
+        double r = fabs(sx) / sqrt(W * sx2);
+        double one_minus_r = (sxx / sx2) / (1.0 + r);
+        s.cond = sqrt((1.0 + r) / one_minus_r);
+        stats_store(stats, 0, &s);
+    }
+    return CS_OK;
+}
+
+/* ---- polynomials ------------------------------------------------------------- */
+
+/* T[j + k * (d+1)] = C(k, j) (-c)^(k-j) / s^k: monomial coefficients of x
+ * from coefficients in t = (x - c) / s, m = T a. */
+static void poly_transform(size_t d, double c, double s, double *T)
+{
+    const size_t q = d + 1;
+    for (size_t k = 0; k < q; k++) {
+        double inv_sk = 1.0;
+        for (size_t e = 0; e < k; e++)
+            inv_sk /= s;
+        /* binomials by Pascal's rule are exact in double for k <= 20 */
+        double binom = 1.0; /* C(k, j) for j = k downwards */
+        double powc = 1.0;  /* (-c)^(k - j) */
+        for (size_t jj = k + 1; jj-- > 0;) {
+            T[jj + k * q] = binom * powc * inv_sk;
+            /* C(k, jj - 1) = C(k, jj) * jj / (k - jj + 1) */
+            if (jj > 0)
+                binom = binom * (double)jj / (double)(k - jj + 1);
+            powc *= -c;
+        }
+        for (size_t j = k + 1; j < q; j++)
+            T[j + k * q] = 0.0;
+    }
+}
+
+cs_status cs_lsq_polyfit(size_t n, const double *x, const double *y, const double *w,
+                         size_t degree, cs_lsq_poly *poly, double *se_monomial,
+                         cs_lsq_stats *stats, const cs_allocator *alloc)
+{
+    if (x == NULL || y == NULL || poly == NULL || degree > CS_LSQ_POLY_MAX_DEGREE ||
+        poly->size < LSQ_POLY_MIN_SIZE || poly->size > sizeof(cs_lsq_poly) ||
+        !stats_array_valid(stats, 1))
+        return CS_ERR_INVALID;
+    cs_allocator al;
+    if (!cs__allocator_resolve(&al, alloc))
+        return CS_ERR_INVALID;
+    const size_t q = degree + 1;
+    double lo = CS__INF, hi = -CS__INF;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(wi) || wi < 0.0)
+            return CS_ERR_INVALID;
+        if (wi > 0.0) {
+            lo = x[i] < lo ? x[i] : lo;
+            hi = x[i] > hi ? x[i] : hi;
+        }
+    }
+    if (n < q)
+        return CS_ERR_DIMENSION;
+    if (!(lo <= hi))
+        return CS_ERR_SINGULAR; /* no point with a positive weight */
+    double center = 0.5 * lo + 0.5 * hi;
+    double scale = 0.5 * hi - 0.5 * lo;
+    if (degree == 0)
+        scale = scale > 0.0 ? scale : 1.0;
+    else if (!(scale > 0.0))
+        return CS_ERR_SINGULAR;
+
+    size_t vsz;
+    if (!cs__mul_size(n, q, &vsz))
+        return CS_ERR_OVERFLOW;
+    double *V = cs__alloc_array(&al, vsz, sizeof(double));
+    if (V == NULL)
+        return CS_ERR_NOMEM;
+    cs_lsq *ws = NULL;
+    cs_status st = cs_lsq_create(n, q, NULL, &al, &ws);
+    if (st != CS_OK) {
+        cs__free(&al, V);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double t = (x[i] - center) / scale, v = 1.0;
+        for (size_t k = 0; k < q; k++) {
+            V[i + k * n] = v;
+            v *= t;
+        }
+    }
+    fit_in in = {CS_LSQ_COL_MAJOR, V, n, y, n, w, true};
+    st = core_fit(ws, &in, se_monomial != NULL, stats != NULL);
+    if (st == CS_OK) {
+        cs_lsq_poly out = lsq_poly_defaults;
+        out.degree = degree;
+        out.center = center;
+        out.scale = scale;
+        double T[(CS_LSQ_POLY_MAX_DEGREE + 1) * (CS_LSQ_POLY_MAX_DEGREE + 1)];
+        poly_transform(degree, center, scale, T);
+        for (size_t k = 0; k < q; k++)
+            out.coef[k] = ws->cbuf[k];
+        for (size_t j = 0; j < q; j++) {
+            double acc = 0.0;
+            for (size_t k = j; k < q; k++)
+                acc += T[j + k * q] * out.coef[k];
+            out.monomial[j] = acc;
+        }
+        if (se_monomial != NULL) {
+            /* cov(a) = sigma^2 F F', F = D^-1 S (S the inverse of the scaled
+             * R); cov(m) = T cov(a) T', so se_m_j = sigma ||(T F)_j,:||. */
+            double sigma = ws->dof > 0.0 ? sqrt(ws->rss[0] / ws->dof) : CS__NAN;
+            for (size_t j = 0; j < q; j++) {
+                double ss = 0.0;
+                for (size_t l = 0; l < q; l++) {
+                    double g = 0.0;
+                    for (size_t k = j; k <= l; k++)
+                        g += T[j + k * q] * ws->sinv[k + l * q] / ws->d[k];
+                    ss += g * g;
+                }
+                se_monomial[j] = sigma * sqrt(ss);
+            }
+        }
+        if (stats != NULL) {
+            cs_lsq_stats s;
+            make_stats(ws, 0, true, ws->dof, ws->rank, &s);
+            stats_store(stats, 0, &s);
+        }
+        size_t sz = poly->size;
+        out.size = sz;
+        memcpy(poly, &out, sz);
+    }
+    cs_lsq_destroy(ws);
+    cs__free(&al, V);
+    return st;
+}
+
+cs_status cs_lsq_poly_eval(const cs_lsq_poly *poly, size_t n, const double *x, double *out)
+{
+    if (poly == NULL || (n > 0 && (x == NULL || out == NULL)))
+        return CS_ERR_INVALID;
+    if (poly->size < LSQ_POLY_MIN_SIZE || poly->size > sizeof(cs_lsq_poly) ||
+        poly->degree > CS_LSQ_POLY_MAX_DEGREE || !isfinite(poly->center) ||
+        !isfinite(poly->scale) || !(poly->scale > 0.0) ||
+        !cs__all_finite(poly->coef, poly->degree + 1))
+        return CS_ERR_INVALID;
+    if (!cs__all_finite(x, n))
+        return CS_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        double t = (x[i] - poly->center) / poly->scale;
+        double v = poly->coef[poly->degree];
+        for (size_t k = poly->degree; k-- > 0;)
+            v = v * t + poly->coef[k];
+        out[i] = v;
+    }
+    return CS_OK;
+}
