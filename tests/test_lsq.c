@@ -15,6 +15,7 @@
 #include "testutil.h"
 
 #define INF ((double)INFINITY)
+#define DNAN ((double)NAN)
 
 static const cs_lsq_method all_methods[4] = {CS_LSQ_QR, CS_LSQ_TSQR, CS_LSQ_COD, CS_LSQ_SVD};
 
@@ -1082,7 +1083,7 @@ START_TEST(bad_input_writes_nothing)
     bad = o;
     bad.ridge = -1;
     ck_assert_int_eq(cs_lsq_create(3, 2, &bad, NULL, &ws), CS_ERR_INVALID);
-    bad.ridge = NAN;
+    bad.ridge = DNAN;
     ck_assert_int_eq(cs_lsq_create(3, 2, &bad, NULL, &ws), CS_ERR_INVALID);
     bad = o;
     bad.rcond = 1.0;
@@ -1126,7 +1127,7 @@ START_TEST(bad_input_writes_nothing)
                      CS_ERR_INVALID); /* ldy < n */
     ck_assert_int_eq(cs_lsq_fit(ws, CS_LSQ_COL_MAJOR, X, 3, y, 3, NULL, b, 2, se, &s),
                      CS_ERR_INVALID); /* ldcoef < p' */
-    double Xn[6] = {1, 2, NAN, 4, 5, 7}, yi[3] = {1, INF, 3};
+    double Xn[6] = {1, 2, DNAN, 4, 5, 7}, yi[3] = {1, INF, 3};
     ck_assert_int_eq(cs_lsq_fit(ws, CS_LSQ_ROW_MAJOR, Xn, 2, y, 1, NULL, b, 1, se, &s),
                      CS_ERR_INVALID);
     ck_assert_int_eq(cs_lsq_fit(ws, CS_LSQ_ROW_MAJOR, X, 2, yi, 1, NULL, b, 1, se, &s),
@@ -1134,7 +1135,7 @@ START_TEST(bad_input_writes_nothing)
     w[1] = -1;
     ck_assert_int_eq(cs_lsq_fit(ws, CS_LSQ_ROW_MAJOR, X, 2, y, 1, w, b, 1, se, &s),
                      CS_ERR_INVALID);
-    w[1] = NAN;
+    w[1] = DNAN;
     ck_assert_int_eq(cs_lsq_fit(ws, CS_LSQ_ROW_MAJOR, X, 2, y, 1, w, b, 1, se, &s),
                      CS_ERR_INVALID);
     w[1] = 1;
@@ -1147,7 +1148,7 @@ START_TEST(bad_input_writes_nothing)
     ck_assert_int_eq(
         cs_lsq_fit_bounded(ws, CS_LSQ_ROW_MAJOR, X, 2, y, 1, NULL, lo, hi, b, 1, &s),
         CS_ERR_INVALID); /* lower > upper */
-    double lo2[3] = {NAN, 0, 0};
+    double lo2[3] = {DNAN, 0, 0};
     ck_assert_int_eq(
         cs_lsq_fit_bounded(ws, CS_LSQ_ROW_MAJOR, X, 2, y, 1, NULL, lo2, NULL, b, 1, &s),
         CS_ERR_INVALID);
@@ -1186,7 +1187,7 @@ START_TEST(bad_input_writes_nothing)
     const double x2[3] = {1, 1, 2};
     ck_assert_int_eq(cs_lsq_polyfit(3, x2, y, NULL, 2, &p, NULL, NULL, NULL), CS_ERR_SINGULAR);
     ck_assert(memcmp(&p, &p_before, sizeof p) == 0);
-    double out[2] = {5, 5}, xin[2] = {1, NAN};
+    double out[2] = {5, 5}, xin[2] = {1, DNAN};
     ck_assert_int_eq(cs_lsq_poly_eval(&p, 2, xin, out), CS_ERR_INVALID); /* scale 0 */
     ck_assert_int_eq(cs_lsq_polyfit(3, X, y, NULL, 1, &p, NULL, NULL, NULL), CS_OK);
     ck_assert_int_eq(cs_lsq_poly_eval(&p, 2, xin, out), CS_ERR_INVALID); /* NaN x */
