@@ -289,11 +289,9 @@ static void slot_learn(cs_predict *p, size_t s, const double *vec, double target
         if (sl->ring_len < p->o.band_window)
             sl->ring_len++;
     }
-    if (p->sqrt_lambda != 1.0)
-        cs__rls_scale(T, q, q, p->sqrt_lambda);
     memcpy(p->v, vec, dim * sizeof(double));
     p->v[dim] = target;
-    cs__rls_absorb_row(T, q, q, p->v);
+    cs__rls_absorb_row(T, q, q, p->v, p->sqrt_lambda);
     sl->samples++;
     if (cs__rls_solve_ridge(T, q, dim, p->o.ridge, p->S, p->w, p->ctmp)) {
         memcpy(coef, p->ctmp, dim * sizeof(double));

@@ -10,46 +10,41 @@
 
 /* ---- kernels (shared with predict.c) ------------------------------------- */
 
-void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v)
+void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v, double f)
 {
     for (size_t j = 0; j < q; j++) {
+        double *row = T + j * ld;
         double bj = v[j];
-        if (bj == 0.0)
-            continue;
-        double *tjj = T + j + j * ld;
-        double a = *tjj;
+        double a = row[j] * f;
         /* r = hypot(a, b) without the libm call in the common case */
         double r2 = a * a + bj * bj;
         double r = (r2 > DBL_MIN && r2 < DBL_MAX) ? sqrt(r2) : hypot(a, bj);
-        if (r == 0.0)
+        if (bj == 0.0 || r == 0.0) {
+            if (f != 1.0)
+                for (size_t k = j; k < q; k++)
+                    row[k] *= f;
             continue;
-        double c = a / r, s = bj / r;
-        *tjj = r;
+        }
+        double inv = 1.0 / r;
+        double c = a * inv, s = bj * inv;
+        row[j] = r;
         for (size_t k = j + 1; k < q; k++) {
-            double *tjk = T + j + k * ld;
-            double t = *tjk, u = v[k];
-            *tjk = c * t + s * u;
+            double t = row[k] * f, u = v[k];
+            row[k] = c * t + s * u;
             v[k] = c * u - s * t;
         }
         v[j] = 0.0;
     }
 }
 
-void cs__rls_scale(double *T, size_t ld, size_t q, double f)
-{
-    for (size_t k = 0; k < q; k++)
-        for (size_t i = 0; i <= k; i++)
-            T[i + k * ld] *= f;
-}
-
 bool cs__rls_back_substitute(const double *T, size_t ld, size_t p, double *b)
 {
-    const double *z = T + p * ld;
     for (size_t i = p; i-- > 0;) {
-        double acc = z[i];
+        const double *row = T + i * ld;
+        double acc = row[p];
         for (size_t k = i + 1; k < p; k++)
-            acc -= T[i + k * ld] * b[k];
-        double d = T[i + i * ld];
+            acc -= row[k] * b[k];
+        double d = row[i];
         if (d == 0.0)
             return false;
         b[i] = acc / d;
@@ -63,16 +58,16 @@ bool cs__rls_solve_ridge(const double *T, size_t ld, size_t p, double mu, double
                          double *v, double *b)
 {
     const size_t q = p + 1;
-    for (size_t k = 0; k < q; k++)
-        for (size_t i = 0; i < q; i++)
-            S[i + k * q] = i <= k ? T[i + k * ld] : 0.0;
+    for (size_t i = 0; i < q; i++)
+        for (size_t k = 0; k < q; k++)
+            S[i * q + k] = k >= i ? T[i * ld + k] : 0.0;
     if (mu > 0.0) {
         double sm = sqrt(mu);
         for (size_t j = 0; j < p; j++) {
             for (size_t k = 0; k < q; k++)
                 v[k] = 0.0;
             v[j] = sm;
-            cs__rls_absorb_row(S, q, q, v);
+            cs__rls_absorb_row(S, q, q, v, 1.0);
         }
     }
     return cs__rls_back_substitute(S, q, p, b);
@@ -130,7 +125,7 @@ static void rls_clear(cs_rls *r)
     double s = sqrt(r->opts.ridge);
     for (size_t k = 0; k < q; k++)
         for (size_t i = 0; i < q; i++)
-            r->T[i + k * q] = (i == k && k < r->p) ? s : 0.0;
+            r->T[i * q + k] = (i == k && k < r->p) ? s : 0.0;
     r->samples = 0;
     r->weight = 0.0;
     r->coef_valid = false;
@@ -216,11 +211,9 @@ cs_status cs_rls_update(cs_rls *r, const double *x, double y)
 {
     if (r == NULL || x == NULL || !isfinite(y) || !cs__all_finite(x, r->p))
         return CS_ERR_INVALID;
-    if (r->sqrt_lambda != 1.0)
-        cs__rls_scale(r->T, r->q, r->q, r->sqrt_lambda);
     memcpy(r->v, x, r->p * sizeof(double));
     r->v[r->p] = y;
-    cs__rls_absorb_row(r->T, r->q, r->q, r->v);
+    cs__rls_absorb_row(r->T, r->q, r->q, r->v, r->sqrt_lambda);
     r->samples++;
     r->weight = r->weight * r->opts.forgetting + 1.0;
     r->coef_valid = false;
@@ -251,9 +244,12 @@ cs_status cs_rls_update_block(cs_rls *r, cs_lsq_layout layout, size_t n, const d
     for (size_t start = 0; start < n; start += cap) {
         size_t k = n - start < cap ? n - start : cap;
         /* Row i of the piece gets weight lambda^((k-1-i)/2) and T gets
-         * lambda^(k/2): the same as k single updates. */
-        if (lam != 1.0)
-            cs__rls_scale(r->T, q, q, pow(lam, 0.5 * (double)k));
+         * lambda^(k/2): the same as k single updates. dtpqrt wants T
+         * column-major: transpose it into S (scaled on the way) and back. */
+        double tf = lam != 1.0 ? pow(lam, 0.5 * (double)k) : 1.0;
+        for (size_t i = 0; i < q; i++)
+            for (size_t c = 0; c < q; c++)
+                r->S[i + c * q] = c >= i ? r->T[i * q + c] * tf : 0.0;
         double f = 1.0;
         for (size_t ii = k; ii-- > 0;) {
             size_t i = start + ii;
@@ -265,10 +261,13 @@ cs_status cs_rls_update_block(cs_rls *r, cs_lsq_layout layout, size_t n, const d
             f *= r->sqrt_lambda;
         }
         lapack_int info = LAPACKE_dtpqrt_work(
-            LAPACK_COL_MAJOR, (lapack_int)k, (lapack_int)q, 0, (lapack_int)r->nb, r->T,
+            LAPACK_COL_MAJOR, (lapack_int)k, (lapack_int)q, 0, (lapack_int)r->nb, r->S,
             (lapack_int)q, r->blk, (lapack_int)cap, r->tf, (lapack_int)r->nb, r->work);
         if (info != 0)
             return CS_ERR_NUMERIC; /* not reachable: the arguments are valid */
+        for (size_t i = 0; i < q; i++)
+            for (size_t c = i; c < q; c++)
+                r->T[i * q + c] = r->S[i + c * q];
         for (size_t ii = 0; ii < k; ii++)
             r->weight = r->weight * lam + 1.0;
         r->samples += k;
@@ -284,10 +283,10 @@ static double rls_rcond(cs_rls *r)
     for (size_t k = 0; k < p; k++) {
         double ss = 0.0;
         for (size_t i = 0; i <= k; i++)
-            ss += r->T[i + k * q] * r->T[i + k * q];
+            ss += r->T[i * q + k] * r->T[i * q + k];
         double s = ss > 0.0 ? 1.0 / sqrt(ss) : 1.0;
         for (size_t i = 0; i < p; i++)
-            r->S[i + k * p] = i <= k ? r->T[i + k * q] * s : 0.0;
+            r->S[i + k * p] = i <= k ? r->T[i * q + k] * s : 0.0;
     }
     double rc = 0.0;
     lapack_int info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)p,
@@ -357,7 +356,7 @@ cs_status cs_rls_get_info(const cs_rls *r, cs_rls_info *info)
     out.dim = r->p;
     out.samples = r->samples;
     out.weight = r->weight;
-    double rho = r->T[r->p + r->p * r->q];
+    double rho = r->T[r->p * r->q + r->p];
     out.rss = rho * rho;
     memcpy(info, &out, info->size);
     return CS_OK;

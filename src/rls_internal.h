@@ -1,20 +1,20 @@
 /* Square-root RLS kernels shared by rls.c and predict.c. Never installed.
  *
  * A model with p coefficients keeps the upper-triangular q x q factor
- * T = [R z; 0 rho] (q = p + 1, column-major, leading dimension ld) of the
- * weighted augmented matrix [X y]. */
+ * T = [R z; 0 rho] (q = p + 1) of the weighted augmented matrix [X y],
+ * stored row-major: T[i * ld + k], k >= i, so that the rotation of row j
+ * runs over contiguous memory. */
 #ifndef CLOUDSCHED_RLS_INTERNAL_H
 #define CLOUDSCHED_RLS_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Annihilate the row v (q entries, destroyed) into T with q Givens
- * rotations: T'T + v v' is the new T'T. O(q^2). */
-void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v);
-
-/* Multiply the upper triangle of T by f (the forgetting step, f = sqrt(lambda)). */
-void cs__rls_scale(double *T, size_t ld, size_t q, double f);
+/* Scale T by f (the forgetting step, f = sqrt(lambda); 1 for none), then
+ * annihilate the row v (q entries, destroyed) into it with q Givens
+ * rotations: the new T'T is f^2 T'T + v v'. The scaling is folded into the
+ * rotations (row j is scaled when it is rotated). O(q^2). */
+void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v, double f);
 
 /* Solve R b = z by back substitution (R = T[0:p, 0:p], z = T[0:p, p]).
  * false when a diagonal entry is zero or the result is not finite. */
