@@ -146,6 +146,7 @@ struct cs_lsq {
     double *tau;   /* pp Householder scalars */
     double *sinv;  /* pp x pp: inverse of the triangular factor */
     double *mcov;  /* pp x pp: (A'A)^-1 in scaled coordinates */
+    double *rwork; /* pp x pp: copy of R_s for dgelsy / dgelss */
     double *cbuf;  /* pp x nrhs solution, column-major */
     double *sebuf; /* pp x nrhs standard errors, column-major */
     double *rss;   /* nrhs */
@@ -232,17 +233,21 @@ static lapack_int lsq_query_work(const cs_lsq *ws)
             return -1;
         best = work_of(q) > best ? work_of(q) : best;
     }
+    /* the rank-revealing drivers run on the p' x p' R_s of tall problems
+     * (leading dimensions p') and on the whole matrix of wide ones */
+    lapack_int rows = ws->m >= ws->pp ? pp : m;
+    lapack_int la = ws->m >= ws->pp ? pp : lda, lb = ws->m >= ws->pp ? pp : ldb;
     switch (ws->opts.method) {
     case CS_LSQ_TSQR:
         info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, pp, nrhs, &dummy, lda,
                                     &dummy, ldb, &q, -1);
         break;
     case CS_LSQ_COD:
-        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, pp, nrhs, &dummy, lda, &dummy, ldb,
+        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, rows, pp, nrhs, &dummy, la, &dummy, lb,
                                    &jp, 0.1, &rank, &q, -1);
         break;
     case CS_LSQ_SVD:
-        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, m, pp, nrhs, &dummy, lda, &dummy, ldb,
+        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, rows, pp, nrhs, &dummy, la, &dummy, lb,
                                    &dummy, 0.1, &rank, &q, -1);
         break;
     default:
@@ -331,7 +336,7 @@ cs_status cs_lsq_create(size_t n, size_t p, const cs_lsq_options *opts,
               add_counts(&total, 3 * pp) && /* sv */
               add_counts(&total, pp) && /* tau */
               add_counts(&total, ppsq) && add_counts(&total, ppsq) &&
-              add_counts(&total, ppn) && add_counts(&total, ppn) &&
+              add_counts(&total, ppsq) && add_counts(&total, ppn) && add_counts(&total, ppn) &&
               add_counts(&total, 2 * o.nrhs) && add_counts(&total, ppsq) &&
               add_counts(&total, 8 * pp);
     if (!ok || pp > SIZE_MAX / 8)
@@ -358,6 +363,7 @@ cs_status cs_lsq_create(size_t n, size_t p, const cs_lsq_options *opts,
     ws->tau = q; q += pp;
     ws->sinv = q; q += ppsq;
     ws->mcov = q; q += ppsq;
+    ws->rwork = q; q += ppsq;
     ws->cbuf = q; q += ppn;
     ws->sebuf = q; q += ppn;
     ws->rss = q; q += o.nrhs;
@@ -447,42 +453,61 @@ static inline uint64_t nonfinite_bit(double v)
     return (uint64_t)(((u >> 52) & 0x7ffu) == 0x7ffu);
 }
 
-/* Column scales for the pivoting methods: d_j = power of two near the
- * weighted 2-norm of column j (the intercept column included). */
+/* Column scales for the wide case: d_j = power of two near the weighted
+ * 2-norm of column j (the intercept column included), in one pass over X in
+ * its storage order. */
 static void compute_scales(cs_lsq *ws, const fit_in *in)
 {
-    size_t off = ws->opts.intercept ? 1 : 0;
+    const size_t n = ws->n, p = ws->p, off = ws->opts.intercept ? 1 : 0;
+    double *ss = ws->d; /* sums of squares first, scales after */
     if (off)
-        ws->d[0] = pow2_scale(sqrt(ws->wsum));
-    for (size_t j = 0; j < ws->p; j++) {
-        /* plain sum of squares, exact fallback when it overflows/underflows */
-        double ssq = 0.0;
-        for (size_t i = 0; i < ws->n; i++) {
-            double v = ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j);
-            ssq += v * v;
+        ss[0] = ws->wsum;
+    for (size_t j = 0; j < p; j++)
+        ss[off + j] = 0.0;
+    if (in->layout == CS_LSQ_ROW_MAJOR) {
+        for (size_t i = 0; i < n; i++) {
+            const double *xr = in->x + i * in->ldx;
+            for (size_t j = 0; j < p; j++) {
+                double v = ws->sw[i] * xr[j];
+                ss[off + j] += v * v;
+            }
         }
+    } else {
+        for (size_t j = 0; j < p; j++) {
+            const double *xc = in->x + j * in->ldx;
+            double acc = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                double v = ws->sw[i] * xc[i];
+                acc += v * v;
+            }
+            ss[off + j] = acc;
+        }
+    }
+    for (size_t j = 0; j < off + p; j++) {
         double nrm;
-        if (isfinite(ssq) && ssq > 1e-280) {
-            nrm = sqrt(ssq);
+        if (isfinite(ss[j]) && ss[j] > 1e-280) {
+            nrm = sqrt(ss[j]);
+        } else if (j < off) {
+            nrm = sqrt(ws->wsum);
         } else {
-            /* rare: rescan with the safe norm on the weighted values */
-            double scale = 0.0, s = 1.0;
-            for (size_t i = 0; i < ws->n; i++) {
-                double a = fabs(ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j));
+            /* rare: overflow or underflow, rescan with the safe norm */
+            double scale = 0.0, sq = 1.0;
+            for (size_t i = 0; i < n; i++) {
+                double a = fabs(ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j - off));
                 if (a == 0.0 || !isfinite(a))
                     continue;
                 if (scale < a) {
                     double rr = scale / a;
-                    s = 1.0 + s * rr * rr;
+                    sq = 1.0 + sq * rr * rr;
                     scale = a;
                 } else {
                     double rr = a / scale;
-                    s += rr * rr;
+                    sq += rr * rr;
                 }
             }
-            nrm = scale * sqrt(s);
+            nrm = scale * sqrt(sq);
         }
-        ws->d[off + j] = pow2_scale(nrm);
+        ss[j] = pow2_scale(nrm);
     }
 }
 
@@ -513,22 +538,20 @@ static bool fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
             }
         }
     } else {
-        double *ac0 = a + off * lda;
-        if (scaled) {
-            for (size_t i = 0; i < n; i++) {
-                const double *xr = in->x + i * in->ldx;
-                for (size_t j = 0; j < p; j++) {
-                    bad |= nonfinite_bit(xr[j]);
-                    ac0[i + j * lda] = xr[j] * sw[i] / ws->d[j + off];
-                }
-            }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                const double *xr = in->x + i * in->ldx;
-                double s = sw[i];
-                for (size_t j = 0; j < p; j++) {
-                    bad |= nonfinite_bit(xr[j]);
-                    ac0[i + j * lda] = xr[j] * s;
+        /* Transpose in blocks of rows: each block of x is read once while
+         * every column of a receives a contiguous run (not one element per
+         * page, which thrashes the TLB when n is large). */
+        enum { BLOCK = 64 };
+        for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+            size_t i1 = n - i0 < BLOCK ? n : i0 + BLOCK;
+            for (size_t j = 0; j < p; j++) {
+                double *ac = a + (j + off) * lda;
+                double inv = scaled ? 1.0 / ws->d[j + off] : 1.0;
+                const double *xc = in->x + j;
+                for (size_t i = i0; i < i1; i++) {
+                    double v = xc[i * in->ldx];
+                    bad |= nonfinite_bit(v);
+                    ac[i] = v * sw[i] * inv;
                 }
             }
         }
@@ -560,21 +583,28 @@ static bool fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
 
 /* After a QR (R in the upper triangle of ws->a, unscaled columns): set
  * ws->d from the column norms of R (= weighted norms of the columns of the
- * augmented matrix), scale R's columns by 1/d in place, and test the
- * condition estimate of the scaled R against rcond. */
-static cs_status qr_scale_and_check(cs_lsq *ws)
+ * augmented matrix, since Q is orthogonal) and scale R's columns by 1/d in
+ * place. A zero column keeps d = 1. */
+static void scale_r(cs_lsq *ws)
 {
     const size_t pp = ws->pp, lda = ws->lda;
     for (size_t j = 0; j < pp; j++) {
         double *col = ws->a + j * lda;
-        double nrm = norm2_strided(col, j + 1, 1);
-        if (col[j] == 0.0 || nrm == 0.0)
-            return CS_ERR_SINGULAR;
-        double dj = pow2_scale(nrm);
+        double dj = pow2_scale(norm2_strided(col, j + 1, 1));
         ws->d[j] = dj;
         for (size_t i = 0; i <= j; i++)
             col[i] /= dj;
     }
+}
+
+/* Full-rank test of the QR paths: a zero diagonal, or a condition estimate
+ * of the scaled R above 1 / rcond, is ::CS_ERR_SINGULAR. */
+static cs_status check_r(cs_lsq *ws)
+{
+    const size_t pp = ws->pp, lda = ws->lda;
+    for (size_t j = 0; j < pp; j++)
+        if (ws->a[j + j * lda] == 0.0)
+            return CS_ERR_SINGULAR;
     double rc = 0.0;
     lapack_int info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)pp,
                                           ws->a, (lapack_int)lda, &rc, ws->sv,
@@ -674,11 +704,27 @@ static double sumsq(const double *v, size_t n)
     return nrm * nrm;
 }
 
-/* RSS from the orthogonal transform: the squared tail of Q'(sqrt(w) y). */
+/* RSS from the orthogonal transform: the squared tail of Q'(sqrt(w) y),
+ * plus, for the rank-revealing methods, what the truncated solution leaves
+ * of the top part: ||R_s c - (Q'y)_top||^2 with c = d b. */
 static void rss_from_tail(cs_lsq *ws)
 {
-    for (size_t k = 0; k < ws->nrhs; k++)
-        ws->rss[k] = sumsq(ws->b + k * ws->ldb + ws->pp, ws->m - ws->pp);
+    const size_t pp = ws->pp;
+    bool reduced = ws->opts.method == CS_LSQ_COD || ws->opts.method == CS_LSQ_SVD;
+    for (size_t k = 0; k < ws->nrhs; k++) {
+        const double *bk = ws->b + k * ws->ldb;
+        double acc = sumsq(bk + pp, ws->m - pp);
+        if (reduced) {
+            const double *ck = ws->cbuf + k * pp;
+            for (size_t i = 0; i < pp; i++) {
+                double e = bk[i];
+                for (size_t j = i; j < pp; j++)
+                    e -= ws->a[i + j * ws->lda] * ck[j] * ws->d[j];
+                acc += e * e;
+            }
+        }
+        ws->rss[k] = acc;
+    }
 }
 
 /* RSS from the caller's data: sum_i w_i (y_i - x_i b)^2, coefficients in cbuf. */
@@ -704,48 +750,150 @@ static void rss_direct(cs_lsq *ws, const fit_in *in)
 
 /* ---- the engine ----------------------------------------------------------- */
 
+/* The upper triangle of R_s (in ws->a) as a clean p' x p' matrix in rwork
+ * (leading dimension p'), zeros below: what dgelsy/dgelss get to destroy. */
+static void copy_rs(cs_lsq *ws)
+{
+    const size_t pp = ws->pp;
+    for (size_t j = 0; j < pp; j++)
+        for (size_t i = 0; i < pp; i++)
+            ws->rwork[i + j * pp] = i <= j ? ws->a[i + j * ws->lda] : 0.0;
+}
+
+/* mcov = V diag(1/s^2) V' from the first p' rows of vt (= V', leading dim ldv). */
+static void cov_from_svd(cs_lsq *ws, const double *vt, size_t ldv)
+{
+    const size_t pp = ws->pp;
+    for (size_t j = 0; j < pp; j++) {
+        for (size_t l = j; l < pp; l++) {
+            double acc = 0.0;
+            for (size_t k = 0; k < pp; k++) {
+                double inv = 1.0 / ws->sv[k];
+                acc += vt[k + j * ldv] * vt[k + l * ldv] * inv * inv;
+            }
+            ws->mcov[j + l * pp] = acc;
+            ws->mcov[l + j * pp] = acc;
+        }
+    }
+    ws->have_cov = true;
+}
+
+/* Rank-revealing solve of an a (rows x p', leading dim lda) b (leading dim
+ * ldb) system that is already equilibrated: dgelsy (COD) or dgelss (SVD).
+ * The scaled solution is left in the first p' rows of b. */
+static cs_status rank_revealing(cs_lsq *ws, size_t rows, double *a, size_t lda, double *b,
+                                size_t ldb, bool want_cov)
+{
+    const size_t pp = ws->pp;
+    lapack_int rank = 0, info;
+    if (ws->opts.method == CS_LSQ_COD) {
+        lapack_int *jpvt = ws->iwork;
+        for (size_t j = 0; j < pp; j++)
+            jpvt[j] = 0;
+        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)pp,
+                                   (lapack_int)ws->nrhs, a, (lapack_int)lda, b,
+                                   (lapack_int)ldb, jpvt, ws->rcond, &rank, ws->work,
+                                   ws->lwork);
+        if (info != 0)
+            return CS_ERR_NUMERIC;
+        /* The leading rank x rank triangle of a is R11 (T11 after the RZ step
+         * when rank < p'): its condition is that of the retained part. */
+        ws->cond = CS__INF;
+        if (rank > 0) {
+            double rc = 0.0;
+            info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', rank, a,
+                                       (lapack_int)lda, &rc, ws->sv, ws->iwork + pp);
+            if (info != 0)
+                return CS_ERR_NUMERIC;
+            ws->cond = rc > 0.0 ? 1.0 / rc : CS__INF;
+        }
+        if (want_cov && (size_t)rank == pp) {
+            /* full rank: dgelsy skips the RZ step, a holds R of A P = Q R */
+            cs_status st = invert_triangle(ws, a, lda, pp);
+            if (st != CS_OK)
+                return st;
+            cov_from_sinv(ws, jpvt);
+        }
+    } else {
+        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)pp,
+                                   (lapack_int)ws->nrhs, a, (lapack_int)lda, b,
+                                   (lapack_int)ldb, ws->sv, ws->rcond, &rank, ws->work,
+                                   ws->lwork);
+        if (info != 0)
+            return CS_ERR_NUMERIC; /* the SVD did not converge */
+        ws->cond = rank > 0 && ws->sv[rank - 1] > 0.0 ? ws->sv[0] / ws->sv[rank - 1]
+                                                       : CS__INF;
+        /* V' is in the first min(rows, p') rows of a */
+        if (want_cov && (size_t)rank == pp)
+            cov_from_svd(ws, a, lda);
+    }
+    ws->rank = (size_t)rank;
+    return CS_OK;
+}
+
 /* Factorise and solve into ws->cbuf (unscaled coefficients), set rank, cond,
- * d, and (when want_cov) mcov. Nothing outside ws is written. */
+ * d, and (when want_cov) mcov. Nothing outside ws is written.
+ *
+ * Tall problems (n + ridge rows >= p') always start with one Householder QR
+ * of the unscaled copy (or TSQR for that method); the equilibration is then
+ * applied to R, and COD / SVD run on the small p' x p' R_s. Column pivoting
+ * and singular values are invariant under the orthogonal Q, so this is the
+ * same decomposition at O(p'^3) instead of O(n p'^2) for the second step
+ * (Chan's R-SVD). Wide problems go to dgelsy / dgelss directly. */
 static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
 {
     const size_t pp = ws->pp, nrhs = ws->nrhs;
     const lapack_int m = (lapack_int)ws->m, ipp = (lapack_int)pp;
     const lapack_int lda = (lapack_int)ws->lda, ldb = (lapack_int)ws->ldb;
     const lapack_int inrhs = (lapack_int)nrhs;
+    const cs_lsq_method method = ws->opts.method;
     lapack_int info;
     cs_status st;
 
     ws->have_cov = false;
     ws->have_sinv = false;
-    switch (ws->opts.method) {
-    case CS_LSQ_QR:
-    case CS_LSQ_TSQR:
-        if (!fill_system(ws, in, false))
+    if (ws->m < pp) {
+        /* wide (COD / SVD only): equilibrate the copy, then the driver */
+        compute_scales(ws, in);
+        if (!fill_system(ws, in, true))
             return CS_ERR_INVALID;
-        if (ws->opts.method == CS_LSQ_QR) {
-            info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, ipp, ws->a, lda, ws->tau,
-                                       ws->work, ws->lwork);
-            if (info != 0)
-                return CS_ERR_NUMERIC;
-            info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, inrhs, ipp, ws->a,
-                                       lda, ws->tau, ws->b, ldb, ws->work, ws->lwork);
-            if (info != 0)
-                return CS_ERR_NUMERIC;
-        } else {
-            info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, ipp, inrhs, ws->a, lda,
-                                        ws->b, ldb, ws->work, ws->lwork);
-            if (info > 0)
-                return CS_ERR_SINGULAR;
-            if (info != 0)
-                return CS_ERR_NUMERIC;
-        }
-        st = qr_scale_and_check(ws);
+        st = rank_revealing(ws, ws->m, ws->a, ws->lda, ws->b, ws->ldb, want_cov);
         if (st != CS_OK)
             return st;
-        if (ws->opts.method == CS_LSQ_QR) {
-            /* R_s c = (Q'y)_top, b = c / d */
-            for (size_t k = 0; k < nrhs; k++)
-                memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
+        for (size_t k = 0; k < nrhs; k++)
+            for (size_t j = 0; j < pp; j++)
+                ws->cbuf[j + k * pp] = ws->b[j + k * ws->ldb] / ws->d[j];
+        return cs__all_finite(ws->cbuf, pp * nrhs) ? CS_OK : CS_ERR_NUMERIC;
+    }
+
+    if (!fill_system(ws, in, false))
+        return CS_ERR_INVALID;
+    if (method == CS_LSQ_TSQR) {
+        info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, ipp, inrhs, ws->a, lda, ws->b,
+                                    ldb, ws->work, ws->lwork);
+        if (info > 0)
+            return CS_ERR_SINGULAR;
+        if (info != 0)
+            return CS_ERR_NUMERIC;
+    } else {
+        info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, ipp, ws->a, lda, ws->tau, ws->work,
+                                   ws->lwork);
+        if (info == 0)
+            info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, inrhs, ipp, ws->a, lda,
+                                       ws->tau, ws->b, ldb, ws->work, ws->lwork);
+        if (info != 0)
+            return CS_ERR_NUMERIC;
+    }
+    scale_r(ws);
+    for (size_t k = 0; k < nrhs; k++)
+        memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
+
+    if (method == CS_LSQ_QR || method == CS_LSQ_TSQR) {
+        st = check_r(ws);
+        if (st != CS_OK)
+            return st;
+        if (method == CS_LSQ_QR) {
+            /* R_s c = (Q'y)_top, then b = c / d */
             info = LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', ipp, inrhs, ws->a,
                                        lda, ws->cbuf, ipp);
             if (info != 0)
@@ -753,10 +901,7 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
             for (size_t k = 0; k < nrhs; k++)
                 for (size_t j = 0; j < pp; j++)
                     ws->cbuf[j + k * pp] /= ws->d[j];
-        } else {
-            for (size_t k = 0; k < nrhs; k++)
-                memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
-        }
+        } /* TSQR: dgetsls already left b itself on top */
         if (want_cov) {
             st = invert_triangle(ws, ws->a, ws->lda, pp);
             if (st != CS_OK)
@@ -764,81 +909,16 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
             ws->have_sinv = true;
             cov_from_sinv(ws, NULL);
         }
-        break;
-
-    case CS_LSQ_COD: {
-        compute_scales(ws, in);
-        if (!fill_system(ws, in, true))
-            return CS_ERR_INVALID;
-        lapack_int *jpvt = ws->iwork;
-        for (size_t j = 0; j < pp; j++)
-            jpvt[j] = 0;
-        lapack_int rank = 0;
-        info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, ipp, inrhs, ws->a, lda, ws->b, ldb,
-                                   jpvt, ws->rcond, &rank, ws->work, ws->lwork);
-        if (info != 0)
-            return CS_ERR_NUMERIC;
-        ws->rank = (size_t)rank;
+    } else {
+        copy_rs(ws);
+        st = rank_revealing(ws, pp, ws->rwork, pp, ws->cbuf, pp, want_cov);
+        if (st != CS_OK)
+            return st;
         for (size_t k = 0; k < nrhs; k++)
             for (size_t j = 0; j < pp; j++)
-                ws->cbuf[j + k * pp] = ws->b[j + k * ws->ldb] / ws->d[j];
-        /* The leading rank x rank triangle of a is R11 (T11 after the RZ step
-         * when rank < p'): its condition is that of the retained part. */
-        ws->cond = CS__INF;
-        if (rank > 0) {
-            double rc = 0.0;
-            info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', rank, ws->a, lda,
-                                       &rc, ws->sv, ws->iwork + pp);
-            if (info != 0)
-                return CS_ERR_NUMERIC;
-            ws->cond = rc > 0.0 ? 1.0 / rc : CS__INF;
-        }
-        if (want_cov && (size_t)rank == pp) {
-            /* full rank: dgelsy skips the RZ step, a holds R of A P = Q R */
-            st = invert_triangle(ws, ws->a, ws->lda, pp);
-            if (st != CS_OK)
-                return st;
-            cov_from_sinv(ws, jpvt);
-        }
-        break;
+                ws->cbuf[j + k * pp] /= ws->d[j];
     }
-
-    case CS_LSQ_SVD: {
-        compute_scales(ws, in);
-        if (!fill_system(ws, in, true))
-            return CS_ERR_INVALID;
-        lapack_int rank = 0;
-        info = LAPACKE_dgelss_work(LAPACK_COL_MAJOR, m, ipp, inrhs, ws->a, lda, ws->b, ldb,
-                                   ws->sv, ws->rcond, &rank, ws->work, ws->lwork);
-        if (info != 0)
-            return CS_ERR_NUMERIC;
-        ws->rank = (size_t)rank;
-        for (size_t k = 0; k < nrhs; k++)
-            for (size_t j = 0; j < pp; j++)
-                ws->cbuf[j + k * pp] = ws->b[j + k * ws->ldb] / ws->d[j];
-        ws->cond = rank > 0 && ws->sv[rank - 1] > 0.0 ? ws->sv[0] / ws->sv[rank - 1]
-                                                       : CS__INF;
-        if (want_cov && (size_t)rank == pp) {
-            /* M = V diag(1/s^2) V', V' stored in the first pp rows of a */
-            for (size_t j = 0; j < pp; j++) {
-                for (size_t l = j; l < pp; l++) {
-                    double acc = 0.0;
-                    for (size_t k = 0; k < pp; k++) {
-                        double inv = 1.0 / ws->sv[k];
-                        acc += ws->a[k + j * ws->lda] * ws->a[k + l * ws->lda] * inv * inv;
-                    }
-                    ws->mcov[j + l * pp] = acc;
-                    ws->mcov[l + j * pp] = acc;
-                }
-            }
-            ws->have_cov = true;
-        }
-        break;
-    }
-    }
-    if (!cs__all_finite(ws->cbuf, pp * nrhs))
-        return CS_ERR_NUMERIC;
-    return CS_OK;
+    return cs__all_finite(ws->cbuf, pp * nrhs) ? CS_OK : CS_ERR_NUMERIC;
 }
 
 /* Solve, then the sums of squares, degrees of freedom and standard errors
@@ -854,8 +934,7 @@ static cs_status core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_
     compute_dof(ws);
     if (!want_se && !want_stats)
         return CS_OK;
-    bool qr_path = ws->opts.method == CS_LSQ_QR || ws->opts.method == CS_LSQ_TSQR;
-    if (qr_path && ws->m == ws->n)
+    if (ws->m == ws->n && ws->m >= ws->pp)
         rss_from_tail(ws);
     else
         rss_direct(ws, in);
@@ -1195,7 +1274,8 @@ cs_status cs_lsq_fit_bounded(cs_lsq *ws, cs_lsq_layout layout, const double *x,
                                    (lapack_int)ws->ldb, ws->work, ws->lwork);
     if (info != 0)
         return CS_ERR_NUMERIC;
-    st = qr_scale_and_check(ws);
+    scale_r(ws);
+    st = check_r(ws);
     if (st != CS_OK)
         return st;
     /* ws->sebuf is free here: it keeps the per-rhs count of free coefficients */
