@@ -92,24 +92,30 @@ static double pow2_scale(double v)
     return ldexp(1.0, e);
 }
 
-/* Overflow- and underflow-safe 2-norm of a strided vector (the dnrm2 idea:
- * accumulate (|x| / scale)^2 with a running scale). */
+/* Overflow- and underflow-safe sum of squares (the dnrm2 idea): keep
+ * scale = max |x| seen and ssq = sum (|x| / scale)^2; the norm is
+ * scale sqrt(ssq). Start from scale 0, ssq 1. */
+static inline void safe_ssq_add(double *scale, double *ssq, double a)
+{
+    a = fabs(a);
+    if (a == 0.0 || !isfinite(a))
+        return;
+    if (*scale < a) {
+        double r = *scale / a;
+        *ssq = 1.0 + *ssq * r * r;
+        *scale = a;
+    } else {
+        double r = a / *scale;
+        *ssq += r * r;
+    }
+}
+
+/* Safe 2-norm of a strided vector. */
 static double norm2_strided(const double *v, size_t n, size_t stride)
 {
     double scale = 0.0, ssq = 1.0;
-    for (size_t i = 0; i < n; i++) {
-        double a = fabs(v[i * stride]);
-        if (a == 0.0)
-            continue;
-        if (scale < a) {
-            double r = scale / a;
-            ssq = 1.0 + ssq * r * r;
-            scale = a;
-        } else {
-            double r = a / scale;
-            ssq += r * r;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        safe_ssq_add(&scale, &ssq, v[i * stride]);
     return scale * sqrt(ssq);
 }
 
@@ -492,19 +498,9 @@ static void compute_scales(cs_lsq *ws, const fit_in *in)
         } else {
             /* rare: overflow or underflow, rescan with the safe norm */
             double scale = 0.0, sq = 1.0;
-            for (size_t i = 0; i < n; i++) {
-                double a = fabs(ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j - off));
-                if (a == 0.0 || !isfinite(a))
-                    continue;
-                if (scale < a) {
-                    double rr = scale / a;
-                    sq = 1.0 + sq * rr * rr;
-                    scale = a;
-                } else {
-                    double rr = a / scale;
-                    sq += rr * rr;
-                }
-            }
+            for (size_t i = 0; i < n; i++)
+                safe_ssq_add(&scale, &sq,
+                             ws->sw[i] * mat_at(in->layout, in->x, in->ldx, i, j - off));
             nrm = scale * sqrt(sq);
         }
         ss[j] = pow2_scale(nrm);
@@ -1517,7 +1513,7 @@ cs_status cs_lsq_polyfit(size_t n, const double *x, const double *y, const doubl
                         g += T[j + k * q] * ws->sinv[k + l * q] / ws->d[k];
                     ss += g * g;
                 }
-                se_monomial[j] = sigma * sqrt(ss);
+                se_monomial[j] = ws->have_sinv ? sigma * sqrt(ss) : CS__NAN;
             }
         }
         if (stats != NULL) {

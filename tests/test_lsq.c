@@ -12,6 +12,7 @@
 
 #include "cloudsched/cloudsched.h"
 #include "data/nist_strd.h"
+#include "data/reference_lsq.h"
 #include "testutil.h"
 
 #define INF ((double)INFINITY)
@@ -59,49 +60,10 @@ static cs_lsq_stats stats_new(void)
 
 /* ---- independent references ------------------------------------------------ */
 
-/* Least squares by modified Gram-Schmidt with one full reorthogonalisation
- * ("twice is enough"), on a row-major n x p matrix: a different algorithm
- * from LAPACK's Householder QR. */
+/* Plain least squares by the reference MGS of data/reference_lsq.h. */
 static void mgs_lstsq(size_t n, size_t p, const double *A, const double *y, double *b)
 {
-    double *Q = malloc(n * p * sizeof *Q), *R = calloc(p * p, sizeof *R);
-    double *qy = malloc(p * sizeof *qy);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < p; j++)
-            Q[i * p + j] = A[i * p + j];
-    for (size_t j = 0; j < p; j++) {
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t k = 0; k < j; k++) {
-                double d = 0.0;
-                for (size_t i = 0; i < n; i++)
-                    d += Q[i * p + k] * Q[i * p + j];
-                R[k * p + j] += d;
-                for (size_t i = 0; i < n; i++)
-                    Q[i * p + j] -= d * Q[i * p + k];
-            }
-        double nrm = 0.0;
-        for (size_t i = 0; i < n; i++)
-            nrm += Q[i * p + j] * Q[i * p + j];
-        nrm = sqrt(nrm);
-        R[j * p + j] = nrm;
-        for (size_t i = 0; i < n; i++)
-            Q[i * p + j] /= nrm;
-    }
-    for (size_t j = 0; j < p; j++) {
-        double d = 0.0;
-        for (size_t i = 0; i < n; i++)
-            d += Q[i * p + j] * y[i];
-        qy[j] = d;
-    }
-    for (size_t j = p; j-- > 0;) {
-        double acc = qy[j];
-        for (size_t k = j + 1; k < p; k++)
-            acc -= R[j * p + k] * b[k];
-        b[j] = acc / R[j * p + j];
-    }
-    free(Q);
-    free(R);
-    free(qy);
+    ref_ridge_lstsq(n, p, A, y, 0.0, b);
 }
 
 /* Solve the p x p system M z = r in place by Gaussian elimination with

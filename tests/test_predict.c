@@ -1,6 +1,6 @@
 /* Runtime predictor: exact recovery of a log-linear model, the fallback
  * rules by hand, the error band against a reference model written here
- * (batch ridge fits by modified Gram-Schmidt on every prefix of the data,
+ * (batch ridge fits by modified Gram-Schmidt, data/reference_lsq.h, on every prefix of the data,
  * empirical quantile by sorting), per-key versus global models, forgetting,
  * estimate extension, bad input and allocation failure. */
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cloudsched/cloudsched.h"
+#include "data/reference_lsq.h"
 #include "testutil.h"
 
 #define INF ((double)INFINITY)
@@ -32,54 +33,6 @@ static cs_predict_model_info info_of(const cs_predict *p, uint64_t key)
     ck_assert_int_eq(cs_predict_model_info_init(&mi, sizeof mi), CS_OK);
     ck_assert_int_eq(cs_predict_get_model_info(p, key, &mi), CS_OK);
     return mi;
-}
-
-/* Ridge least squares min ||A b - t||^2 + mu ||b||^2 by modified
- * Gram-Schmidt (twice) on the augmented rows [A; sqrt(mu) I]. */
-static void ridge_mgs(size_t n, size_t d, const double *A, const double *t, double mu, double *b)
-{
-    size_t m = n + d;
-    double *Q = malloc(m * d * sizeof *Q), *R = calloc(d * d, sizeof *R);
-    double *rhs = malloc(m * sizeof *rhs), *qt = malloc(d * sizeof *qt);
-    for (size_t i = 0; i < m; i++) {
-        for (size_t j = 0; j < d; j++)
-            Q[i * d + j] = i < n ? A[i * d + j] : (i - n == j ? sqrt(mu) : 0.0);
-        rhs[i] = i < n ? t[i] : 0.0;
-    }
-    for (size_t j = 0; j < d; j++) {
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t k = 0; k < j; k++) {
-                double dot = 0.0;
-                for (size_t i = 0; i < m; i++)
-                    dot += Q[i * d + k] * Q[i * d + j];
-                R[k * d + j] += dot;
-                for (size_t i = 0; i < m; i++)
-                    Q[i * d + j] -= dot * Q[i * d + k];
-            }
-        double nrm = 0.0;
-        for (size_t i = 0; i < m; i++)
-            nrm += Q[i * d + j] * Q[i * d + j];
-        nrm = sqrt(nrm);
-        R[j * d + j] = nrm;
-        for (size_t i = 0; i < m; i++)
-            Q[i * d + j] /= nrm;
-    }
-    for (size_t j = 0; j < d; j++) {
-        double dot = 0.0;
-        for (size_t i = 0; i < m; i++)
-            dot += Q[i * d + j] * rhs[i];
-        qt[j] = dot;
-    }
-    for (size_t j = d; j-- > 0;) {
-        double acc = qt[j];
-        for (size_t k = j + 1; k < d; k++)
-            acc -= R[j * d + k] * b[k];
-        b[j] = acc / R[j * d + j];
-    }
-    free(Q);
-    free(R);
-    free(rhs);
-    free(qt);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -244,13 +197,13 @@ START_TEST(error_band_matches_reference_model)
         t[k] = log(rt);
         if (k >= min_s) {
             double b[3];
-            ridge_mgs(k, d, V, t, mu, b);
+            ref_ridge_lstsq(k, d, V, t, mu, b);
             res[nres++] = t[k] - (V[k * d] * b[0] + V[k * d + 1] * b[1] + V[k * d + 2] * b[2]);
         }
         ck_assert_int_eq(cs_predict_observe(p, 5, &f, est, rt), CS_OK);
     }
     double b[3];
-    ridge_mgs(n, d, V, t, mu, b);
+    ref_ridge_lstsq(n, d, V, t, mu, b);
     double c[3];
     size_t cnt;
     ck_assert_int_eq(cs_predict_coefficients(p, 5, c, 3, &cnt), CS_OK);
@@ -304,7 +257,7 @@ START_TEST(per_key_models_and_pooled_global)
     ck_assert_int_eq(cs_predict_estimate(p, 2, &f, 0.0, &e, &u, &src), CS_OK);
     ck_assert(src == CS_PREDICT_SOURCE_MODEL && fabs(log(e) - 2.5) < 1e-3);
     double g[2], c[2];
-    ridge_mgs(n, 2, V, t, 1e-3, g);
+    ref_ridge_lstsq(n, 2, V, t, 1e-3, g);
     size_t cnt;
     ck_assert_int_eq(cs_predict_coefficients(p, CS_ID_NONE, c, 2, &cnt), CS_OK);
     ck_assert(fabs(c[0] - g[0]) < 1e-9 && fabs(c[1] - g[1]) < 1e-9);

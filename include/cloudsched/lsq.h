@@ -21,19 +21,25 @@
  * - **Never the normal equations.** Forming X'X squares the condition number:
  *   a problem with cond(X) = 1e8 keeps about 8 digits through QR and none
  *   through X'X b = X'y. Every path here factorises X itself.
- * - ::CS_LSQ_QR (default): Householder QR (dgeqrf + dormqr, what dgels does).
- *   Measured on this project's 2-core machine with OpenBLAS 0.3.21, it beats the
- *   communication-avoiding tall-skinny QR of dgetsls (::CS_LSQ_TSQR) at every
- *   size tried (1e3..1e6 rows, 4..64 columns; e.g. 1e6 x 16: 0.12 s against
- *   0.17 s), so TSQR is offered but is not the default.
+ * - ::CS_LSQ_QR (default): Householder QR (dgeqrf + dormqr + dtrtrs, the
+ *   factorisation dgels performs, without dgels's two dlange scans of the
+ *   data for its over/underflow rescaling). Measured on this project's 2-core
+ *   machine with OpenBLAS 0.3.21, Householder QR beats the communication-
+ *   avoiding tall-skinny QR of dgetsls (::CS_LSQ_TSQR) at every size tried
+ *   (1e3..1e6 rows, 4..64 columns; e.g. 1e6 x 16: 0.12 s against 0.17 s), so
+ *   TSQR is offered but is not the default.
  * - Column equilibration: every column is scaled by a power of two close to
  *   its 2-norm and rank decisions and condition estimates are made on the
  *   scaled matrix. Unscaled rank tests wrongly truncate badly scaled but
  *   well-determined problems (raw polynomial bases). Householder QR commutes
- *   exactly with power-of-two column scaling, so the QR paths apply the scales
- *   to R after factorising (same result, one pass less); ::CS_LSQ_COD and
- *   ::CS_LSQ_SVD scale the copy before factorising because pivoting and
- *   singular values depend on the scaling.
+ *   exactly with power-of-two column scaling, and column pivoting and
+ *   singular values are invariant under its orthogonal factor, so every
+ *   method factorises the unscaled copy once (Householder, or TSQR for
+ *   ::CS_LSQ_TSQR), scales R, and ::CS_LSQ_COD / ::CS_LSQ_SVD then run on the
+ *   small p' x p' scaled R (Chan's R-SVD): the same decomposition as on the
+ *   whole equilibrated matrix, at O(p'^3) instead of O(n p'^2) for the second
+ *   step. Underdetermined problems (n < p') are equilibrated and handed to
+ *   dgelsy / dgelss whole.
  * - Rank-deficient problems: ::CS_LSQ_COD (QR with column pivoting and a
  *   complete orthogonal decomposition, dgelsy) and ::CS_LSQ_SVD (dgelss) return
  *   the minimum-norm solution and the effective rank: the number of singular
