@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     o.quantile = 0.9;
     o.forgetting = forgetting;
     cs_predict_options oh = o;
-    oh.min_samples = (size_t)UINT32_MAX;
+    oh.min_samples = SIZE_MAX; /* models never ready: history, then user */
     oh.use_global = 0;
     cs_predict *pred = NULL, *hist = NULL;
     if (cs_predict_create(&o, NULL, &pred) != CS_OK ||

@@ -101,7 +101,7 @@ static bool options_valid(const cs_predict_options *o)
            o->band_window <= CS_PREDICT_MAX_WINDOW &&
            (o->fallback == CS_PREDICT_FALLBACK_HISTORY ||
             o->fallback == CS_PREDICT_FALLBACK_USER) &&
-           isfinite(o->min_value) && o->min_value > 0.0 && o->min_samples <= UINT32_MAX;
+           isfinite(o->min_value) && o->min_value > 0.0;
 }
 
 /* Grow the per-slot arrays to hold `need` slots (each array unchanged on

@@ -10,7 +10,7 @@
 
 /* ---- kernels (shared with predict.c) ------------------------------------- */
 
-void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v, double f)
+void cs__rls_absorb_row(double *restrict T, size_t ld, size_t q, double *restrict v, double f)
 {
     for (size_t j = 0; j < q; j++) {
         double *row = T + j * ld;

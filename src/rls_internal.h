@@ -14,7 +14,7 @@
  * annihilate the row v (q entries, destroyed) into it with q Givens
  * rotations: the new T'T is f^2 T'T + v v'. The scaling is folded into the
  * rotations (row j is scaled when it is rotated). O(q^2). */
-void cs__rls_absorb_row(double *T, size_t ld, size_t q, double *v, double f);
+void cs__rls_absorb_row(double *restrict T, size_t ld, size_t q, double *restrict v, double f);
 
 /* Solve R b = z by back substitution (R = T[0:p, 0:p], z = T[0:p, p]).
  * false when a diagonal entry is zero or the result is not finite. */
