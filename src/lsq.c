@@ -1,5 +1,6 @@
-/* Dense least squares on LAPACK: the fit engine (copy, factorise, solve,
- * statistics) shared by cs_lsq_fit, the bounded fits and the polynomial fit.
+/* Dense least squares on LAPACK: the workspace and the fit engine (copy,
+ * factorise, solve, statistics) shared by cs_lsq_fit, the bounded fits
+ * (lsq_bounded.c) and the line and polynomial fits (lsq_poly.c).
  *
  * Only column-major LAPACKE `_work` drivers are called: the high-level
  * LAPACKE wrappers (and the row-major `_work` ones) allocate with malloc,
@@ -10,7 +11,6 @@
 
 #include <cblas.h>
 #include <float.h>
-#include <lapacke.h>
 #include <limits.h>
 
 #include "internal.h"
@@ -29,10 +29,6 @@ static const cs_lsq_options lsq_options_defaults = {
 #define LSQ_OPTIONS_MIN_SIZE sizeof(cs_lsq_options)
 
 static const cs_lsq_stats lsq_stats_defaults = {.size = sizeof(cs_lsq_stats)};
-#define LSQ_STATS_MIN_SIZE sizeof(cs_lsq_stats)
-
-static const cs_lsq_poly lsq_poly_defaults = {.size = sizeof(cs_lsq_poly)};
-#define LSQ_POLY_MIN_SIZE sizeof(cs_lsq_poly)
 
 cs_status cs_lsq_options_init(cs_lsq_options *opts, size_t size)
 {
@@ -42,24 +38,18 @@ cs_status cs_lsq_options_init(cs_lsq_options *opts, size_t size)
 
 cs_status cs_lsq_stats_init(cs_lsq_stats *stats, size_t size)
 {
-    return cs__struct_init(stats, size, sizeof(cs_lsq_stats), LSQ_STATS_MIN_SIZE,
+    return cs__struct_init(stats, size, sizeof(cs_lsq_stats), CS__LSQ_STATS_MIN_SIZE,
                            &lsq_stats_defaults);
-}
-
-cs_status cs_lsq_poly_init(cs_lsq_poly *poly, size_t size)
-{
-    return cs__struct_init(poly, size, sizeof(cs_lsq_poly), LSQ_POLY_MIN_SIZE,
-                           &lsq_poly_defaults);
 }
 
 /* An array of nrhs caller stats structs: every element must carry the same
  * valid size, which is also the stride. */
-static bool stats_array_valid(const cs_lsq_stats *stats, size_t count)
+bool cs__lsq_stats_array_valid(const cs_lsq_stats *stats, size_t count)
 {
     if (stats == NULL)
         return true;
     size_t sz = stats->size;
-    if (sz < LSQ_STATS_MIN_SIZE || sz > sizeof(cs_lsq_stats))
+    if (sz < CS__LSQ_STATS_MIN_SIZE || sz > sizeof(cs_lsq_stats))
         return false;
     for (size_t k = 1; k < count; k++) {
         const cs_lsq_stats *s =
@@ -70,7 +60,7 @@ static bool stats_array_valid(const cs_lsq_stats *stats, size_t count)
     return true;
 }
 
-static void stats_store(cs_lsq_stats *stats, size_t k, const cs_lsq_stats *full)
+void cs__lsq_stats_store(cs_lsq_stats *stats, size_t k, const cs_lsq_stats *full)
 {
     size_t sz = stats->size;
     char *dst = (char *)stats + k * sz;
@@ -130,51 +120,6 @@ static inline double mat_at(cs_lsq_layout layout, const double *a, size_t ld, si
 {
     return layout == CS_LSQ_ROW_MAJOR ? a[i * ld + j] : a[i + j * ld];
 }
-
-/* ---- workspace --------------------------------------------------------- */
-
-struct cs_lsq {
-    cs_allocator alloc;
-    cs_lsq_options opts;
-    size_t n, p, pp, nrhs; /* pp = p + intercept */
-    size_t m;              /* factorised rows: n, plus pp ridge rows */
-    size_t lda, ldb;       /* lda = m, ldb = max(m, pp) */
-    double rcond;          /* resolved threshold */
-    lapack_int lwork;
-
-    double *a;     /* lda x pp */
-    double *b;     /* ldb x nrhs */
-    double *work;  /* LAPACK workspace */
-    double *sw;    /* n square roots of the weights */
-    double *r;     /* n residuals (direct residual path) */
-    double *d;     /* pp column scales: b = c / d */
-    double *sv;    /* pp singular values / dtrcon scratch (3 pp) */
-    double *tau;   /* pp Householder scalars */
-    double *sinv;  /* pp x pp: inverse of the triangular factor */
-    double *mcov;  /* pp x pp: (A'A)^-1 in scaled coordinates */
-    double *rwork; /* pp x pp: copy of R_s for dgelsy / dgelss */
-    double *cbuf;  /* pp x nrhs solution, column-major */
-    double *sebuf; /* pp x nrhs standard errors, column-major */
-    double *rss;   /* nrhs */
-    double *tss;   /* nrhs */
-    /* bounded (active-set) scratch */
-    double *bv_r;   /* pp x pp columns of the free set */
-    double *bv_rhs; /* pp */
-    double *bv_x, *bv_z, *bv_g, *bv_lo, *bv_hi, *bv_tau; /* pp each */
-    double *zeros; /* pp zeros: the NNLS lower bounds */
-    lapack_int *iwork; /* 2 pp: jpvt, then dtrcon's scratch */
-    unsigned char *bv_state; /* pp */
-    unsigned char *bv_blocked; /* pp */
-
-    /* results of the last successful core fit */
-    size_t rank;
-    size_t n_used;
-    double wsum;
-    double dof;
-    double cond;
-    bool have_cov; /* mcov valid (full rank) */
-    bool have_sinv; /* sinv valid (QR paths, full rank) */
-};
 
 static cs_status lsq_import_options(cs_lsq_options *o, const cs_lsq_options *user)
 {
@@ -392,16 +337,6 @@ cs_status cs_lsq_create(size_t n, size_t p, const cs_lsq_options *opts,
 
 /* ---- input validation and copy ----------------------------------------- */
 
-typedef struct fit_in {
-    cs_lsq_layout layout;
-    const double *x;
-    size_t ldx;
-    const double *y;
-    size_t ldy;
-    const double *w;
-    bool centred; /* R^2 about the mean (intercept, or a polynomial basis) */
-} fit_in;
-
 static cs_status check_layout_ld(cs_lsq_layout layout, size_t rows, size_t cols, size_t ld)
 {
     if (layout != CS_LSQ_ROW_MAJOR && layout != CS_LSQ_COL_MAJOR)
@@ -426,7 +361,7 @@ static cs_status validate_in(const cs_lsq *ws, const fit_in *in)
 
 /* Square roots of the weights into ws->sw, with their count and sum.
  * false on a NaN, Inf or negative weight. */
-static bool load_weights(cs_lsq *ws, const double *w)
+bool cs__lsq_load_weights(cs_lsq *ws, const double *w)
 {
     size_t used = 0;
     double sum = 0.0;
@@ -510,7 +445,7 @@ static void compute_scales(cs_lsq *ws, const fit_in *in)
 /* Copy sqrt(w) X (columns divided by ws->d when `scaled`) into ws->a, with
  * the intercept column first and the ridge rows below; sqrt(w) Y into ws->b.
  * Returns false when x or y holds NaN or Inf. */
-static bool fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
+bool cs__lsq_fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
 {
     const size_t n = ws->n, p = ws->p, lda = ws->lda, ldb = ws->ldb;
     const size_t off = ws->opts.intercept ? 1 : 0;
@@ -581,7 +516,7 @@ static bool fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
  * ws->d from the column norms of R (= weighted norms of the columns of the
  * augmented matrix, since Q is orthogonal) and scale R's columns by 1/d in
  * place. A zero column keeps d = 1. */
-static void scale_r(cs_lsq *ws)
+void cs__lsq_scale_r(cs_lsq *ws)
 {
     const size_t pp = ws->pp, lda = ws->lda;
     for (size_t j = 0; j < pp; j++) {
@@ -595,7 +530,7 @@ static void scale_r(cs_lsq *ws)
 
 /* Full-rank test of the QR paths: a zero diagonal, or a condition estimate
  * of the scaled R above 1 / rcond, is ::CS_ERR_SINGULAR. */
-static cs_status check_r(cs_lsq *ws)
+cs_status cs__lsq_check_r(cs_lsq *ws)
 {
     const size_t pp = ws->pp, lda = ws->lda;
     for (size_t j = 0; j < pp; j++)
@@ -668,7 +603,7 @@ static void compute_dof(cs_lsq *ws)
 
 /* ---- sums of squares ------------------------------------------------------ */
 
-static void compute_tss(cs_lsq *ws, const fit_in *in)
+void cs__lsq_compute_tss(cs_lsq *ws, const fit_in *in)
 {
     for (size_t k = 0; k < ws->nrhs; k++) {
         double mean = 0.0;
@@ -689,7 +624,7 @@ static void compute_tss(cs_lsq *ws, const fit_in *in)
     }
 }
 
-static double sumsq(const double *v, size_t n)
+double cs__lsq_sumsq(const double *v, size_t n)
 {
     double acc = 0.0;
     for (size_t i = 0; i < n; i++)
@@ -709,7 +644,7 @@ static void rss_from_tail(cs_lsq *ws)
     bool reduced = ws->opts.method == CS_LSQ_COD || ws->opts.method == CS_LSQ_SVD;
     for (size_t k = 0; k < ws->nrhs; k++) {
         const double *bk = ws->b + k * ws->ldb;
-        double acc = sumsq(bk + pp, ws->m - pp);
+        double acc = cs__lsq_sumsq(bk + pp, ws->m - pp);
         if (reduced) {
             const double *ck = ws->cbuf + k * pp;
             for (size_t i = 0; i < pp; i++) {
@@ -724,7 +659,7 @@ static void rss_from_tail(cs_lsq *ws)
 }
 
 /* RSS from the caller's data: sum_i w_i (y_i - x_i b)^2, coefficients in cbuf. */
-static void rss_direct(cs_lsq *ws, const fit_in *in)
+void cs__lsq_rss_direct(cs_lsq *ws, const fit_in *in)
 {
     const size_t n = ws->n, off = ws->opts.intercept ? 1 : 0;
     for (size_t k = 0; k < ws->nrhs; k++) {
@@ -851,7 +786,7 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
     if (ws->m < pp) {
         /* wide (COD / SVD only): equilibrate the copy, then the driver */
         compute_scales(ws, in);
-        if (!fill_system(ws, in, true))
+        if (!cs__lsq_fill_system(ws, in, true))
             return CS_ERR_INVALID;
         st = rank_revealing(ws, ws->m, ws->a, ws->lda, ws->b, ws->ldb, want_cov);
         if (st != CS_OK)
@@ -862,7 +797,7 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
         return cs__all_finite(ws->cbuf, pp * nrhs) ? CS_OK : CS_ERR_NUMERIC;
     }
 
-    if (!fill_system(ws, in, false))
+    if (!cs__lsq_fill_system(ws, in, false))
         return CS_ERR_INVALID;
     if (method == CS_LSQ_TSQR) {
         info = LAPACKE_dgetsls_work(LAPACK_COL_MAJOR, 'N', m, ipp, inrhs, ws->a, lda, ws->b,
@@ -880,12 +815,12 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
         if (info != 0)
             return CS_ERR_NUMERIC;
     }
-    scale_r(ws);
+    cs__lsq_scale_r(ws);
     for (size_t k = 0; k < nrhs; k++)
         memcpy(ws->cbuf + k * pp, ws->b + k * ws->ldb, pp * sizeof(double));
 
     if (method == CS_LSQ_QR || method == CS_LSQ_TSQR) {
-        st = check_r(ws);
+        st = cs__lsq_check_r(ws);
         if (st != CS_OK)
             return st;
         if (method == CS_LSQ_QR) {
@@ -919,9 +854,9 @@ static cs_status core_solve(cs_lsq *ws, const fit_in *in, bool want_cov)
 
 /* Solve, then the sums of squares, degrees of freedom and standard errors
  * (into ws->sebuf) that were asked for. */
-static cs_status core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_stats)
+cs_status cs__lsq_core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_stats)
 {
-    if (!load_weights(ws, in->w))
+    if (!cs__lsq_load_weights(ws, in->w))
         return CS_ERR_INVALID;
     bool want_cov = want_se || (want_stats && ws->opts.ridge > 0.0);
     cs_status st = core_solve(ws, in, want_cov);
@@ -933,8 +868,8 @@ static cs_status core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_
     if (ws->m == ws->n && ws->m >= ws->pp)
         rss_from_tail(ws);
     else
-        rss_direct(ws, in);
-    compute_tss(ws, in);
+        cs__lsq_rss_direct(ws, in);
+    cs__lsq_compute_tss(ws, in);
     if (want_se) {
         const size_t pp = ws->pp;
         for (size_t k = 0; k < ws->nrhs; k++) {
@@ -957,7 +892,7 @@ static cs_status core_fit(cs_lsq *ws, const fit_in *in, bool want_se, bool want_
     return CS_OK;
 }
 
-static void make_stats(const cs_lsq *ws, size_t k, bool centred, double dof, size_t rank,
+void cs__lsq_make_stats(const cs_lsq *ws, size_t k, bool centred, double dof, size_t rank,
                        cs_lsq_stats *s)
 {
     *s = lsq_stats_defaults;
@@ -976,7 +911,7 @@ static void make_stats(const cs_lsq *ws, size_t k, bool centred, double dof, siz
 }
 
 /* Copy a column-major rows x cols block into a caller matrix. */
-static void store_matrix(cs_lsq_layout layout, double *dst, size_t ld, const double *src,
+void cs__lsq_store_matrix(cs_lsq_layout layout, double *dst, size_t ld, const double *src,
                          size_t rows, size_t cols)
 {
     for (size_t k = 0; k < cols; k++)
@@ -989,7 +924,7 @@ static void store_matrix(cs_lsq_layout layout, double *dst, size_t ld, const dou
         }
 }
 
-static cs_status validate_fit_call(const cs_lsq *ws, const fit_in *in, const double *coef,
+cs_status cs__lsq_validate_fit_call(const cs_lsq *ws, const fit_in *in, const double *coef,
                                    size_t ldcoef, const cs_lsq_stats *stats)
 {
     if (ws == NULL || coef == NULL)
@@ -1000,7 +935,7 @@ static cs_status validate_fit_call(const cs_lsq *ws, const fit_in *in, const dou
     st = check_layout_ld(in->layout, ws->pp, ws->nrhs, ldcoef);
     if (st != CS_OK)
         return st;
-    return stats_array_valid(stats, ws->nrhs) ? CS_OK : CS_ERR_INVALID;
+    return cs__lsq_stats_array_valid(stats, ws->nrhs) ? CS_OK : CS_ERR_INVALID;
 }
 
 cs_status cs_lsq_fit(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t ldx,
@@ -1008,20 +943,20 @@ cs_status cs_lsq_fit(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t l
                      size_t ldcoef, double *se, cs_lsq_stats *stats)
 {
     fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
-    cs_status st = validate_fit_call(ws, &in, coef, ldcoef, stats);
+    cs_status st = cs__lsq_validate_fit_call(ws, &in, coef, ldcoef, stats);
     if (st != CS_OK)
         return st;
-    st = core_fit(ws, &in, se != NULL, stats != NULL);
+    st = cs__lsq_core_fit(ws, &in, se != NULL, stats != NULL);
     if (st != CS_OK)
         return st;
-    store_matrix(layout, coef, ldcoef, ws->cbuf, ws->pp, ws->nrhs);
+    cs__lsq_store_matrix(layout, coef, ldcoef, ws->cbuf, ws->pp, ws->nrhs);
     if (se != NULL)
-        store_matrix(layout, se, ldcoef, ws->sebuf, ws->pp, ws->nrhs);
+        cs__lsq_store_matrix(layout, se, ldcoef, ws->sebuf, ws->pp, ws->nrhs);
     if (stats != NULL) {
         for (size_t k = 0; k < ws->nrhs; k++) {
             cs_lsq_stats s;
-            make_stats(ws, k, in.centred, ws->dof, ws->rank, &s);
-            stats_store(stats, k, &s);
+            cs__lsq_make_stats(ws, k, in.centred, ws->dof, ws->rank, &s);
+            cs__lsq_stats_store(stats, k, &s);
         }
     }
     return CS_OK;
@@ -1041,512 +976,3 @@ cs_status cs_lsq_solve(size_t n, size_t p, const cs_lsq_options *opts,
     return st;
 }
 
-/* ---- bounded least squares ----------------------------------------------- */
-
-enum { BV_FREE = 0, BV_LOWER = 1, BV_UPPER = 2 };
-
-/* z = argmin || R_F z_F - (dv - R_B x_B) || over the free set F, z_B = x_B,
- * by a QR of the free columns of R (at most p' x p'). */
-static cs_status bvls_subproblem(cs_lsq *ws, const double *dv)
-{
-    const size_t pp = ws->pp, lda = ws->lda;
-    const double *R = ws->a;
-    lapack_int *idx = ws->iwork;
-    size_t nf = 0;
-    for (size_t j = 0; j < pp; j++)
-        if (ws->bv_state[j] == BV_FREE)
-            idx[nf++] = (lapack_int)j;
-    for (size_t i = 0; i < pp; i++)
-        ws->bv_rhs[i] = dv[i];
-    for (size_t j = 0; j < pp; j++) {
-        ws->bv_z[j] = ws->bv_x[j];
-        if (ws->bv_state[j] == BV_FREE || ws->bv_x[j] == 0.0)
-            continue;
-        for (size_t i = 0; i <= j; i++)
-            ws->bv_rhs[i] -= R[i + j * lda] * ws->bv_x[j];
-    }
-    if (nf == 0)
-        return CS_OK;
-    for (size_t t = 0; t < nf; t++) {
-        size_t j = (size_t)idx[t];
-        double *col = ws->bv_r + t * pp;
-        for (size_t i = 0; i < pp; i++)
-            col[i] = i <= j ? R[i + j * lda] : 0.0;
-    }
-    lapack_int ipp = (lapack_int)pp, inf = (lapack_int)nf;
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, ipp, inf, ws->bv_r, ipp,
-                                          ws->bv_tau, ws->work, ws->lwork);
-    if (info == 0)
-        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', ipp, 1, inf, ws->bv_r, ipp,
-                                   ws->bv_tau, ws->bv_rhs, ipp, ws->work, ws->lwork);
-    if (info == 0)
-        info = LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', inf, 1, ws->bv_r, ipp,
-                                   ws->bv_rhs, ipp);
-    if (info != 0)
-        return CS_ERR_SINGULAR;
-    for (size_t t = 0; t < nf; t++)
-        ws->bv_z[idx[t]] = ws->bv_rhs[t];
-    return CS_OK;
-}
-
-/* Bounded-variable least squares on the reduced triangular system
- * min ||R x - dv||, bv_lo <= x <= bv_hi (scaled coordinates). Lawson and
- * Hanson's NNLS active-set scheme with two-sided bounds (Stark and Parker,
- * "Bounded-variable least-squares", Comput. Stat. 1995): free the bound
- * variable whose gradient points most into the box, solve on the free set,
- * and step back to the box when that solution leaves it. A freed variable
- * whose subproblem value does not move into the box is put back and
- * blocked until x changes (the usual guard against cycling on rounding). */
-static cs_status bvls(cs_lsq *ws, const double *dv, size_t *nfree_out)
-{
-    const size_t pp = ws->pp, lda = ws->lda;
-    const double *R = ws->a;
-    double *x = ws->bv_x, *z = ws->bv_z, *g = ws->bv_g;
-    const double *lo = ws->bv_lo, *hi = ws->bv_hi;
-    unsigned char *state = ws->bv_state, *blocked = ws->bv_blocked;
-    const size_t none = (size_t)-1;
-    size_t nfree = 0;
-
-    for (size_t j = 0; j < pp; j++) {
-        blocked[j] = 0;
-        if (isfinite(lo[j])) {
-            x[j] = lo[j];
-            state[j] = BV_LOWER;
-        } else if (isfinite(hi[j])) {
-            x[j] = hi[j];
-            state[j] = BV_UPPER;
-        } else {
-            x[j] = 0.0;
-            state[j] = BV_FREE;
-            nfree++;
-        }
-    }
-    const double dnorm = sqrt(sumsq(dv, pp));
-    const size_t max_iter = 10 * pp + 50;
-    bool need_solve = nfree > 0;
-    size_t fresh = none;
-    unsigned char fresh_origin = BV_LOWER;
-
-    for (size_t iter = 0;;) {
-        if (!need_solve) {
-            /* g = R'(dv - R x): the descent direction of 1/2 ||R x - dv||^2 */
-            double xnorm = sqrt(sumsq(x, pp));
-            for (size_t i = 0; i < pp; i++) {
-                double acc = dv[i];
-                for (size_t j = i; j < pp; j++)
-                    acc -= R[i + j * lda] * x[j];
-                ws->bv_rhs[i] = acc;
-            }
-            for (size_t j = 0; j < pp; j++) {
-                double acc = 0.0;
-                for (size_t i = 0; i <= j; i++)
-                    acc += R[i + j * lda] * ws->bv_rhs[i];
-                g[j] = acc;
-            }
-            double tol = 16.0 * (double)pp * DBL_EPSILON * (dnorm + xnorm);
-            size_t best = none;
-            double bestv = 0.0;
-            for (size_t j = 0; j < pp; j++) {
-                if (state[j] == BV_FREE || blocked[j])
-                    continue;
-                double v = state[j] == BV_LOWER ? g[j] : -g[j];
-                if (v > tol && v > bestv) {
-                    bestv = v;
-                    best = j;
-                }
-            }
-            if (best == none)
-                break;
-            fresh = best;
-            fresh_origin = state[best];
-            state[best] = BV_FREE;
-        }
-        if (++iter > max_iter)
-            return CS_ERR_NOT_CONVERGED;
-        cs_status st = bvls_subproblem(ws, dv);
-        if (st != CS_OK)
-            return st;
-        if (fresh != none) {
-            bool inward = fresh_origin == BV_LOWER ? z[fresh] > lo[fresh]
-                                                    : z[fresh] < hi[fresh];
-            if (!inward) {
-                state[fresh] = fresh_origin;
-                blocked[fresh] = 1;
-                fresh = none;
-                need_solve = false;
-                continue;
-            }
-            fresh = none;
-        }
-        /* Largest step towards z that stays in the box. */
-        double alpha = 1.0;
-        size_t jmin = none;
-        unsigned char jmin_state = BV_LOWER;
-        for (size_t j = 0; j < pp; j++) {
-            if (state[j] != BV_FREE)
-                continue;
-            if (z[j] < lo[j]) {
-                double t = (lo[j] - x[j]) / (z[j] - x[j]);
-                if (t < alpha) {
-                    alpha = t;
-                    jmin = j;
-                    jmin_state = BV_LOWER;
-                }
-            } else if (z[j] > hi[j]) {
-                double t = (hi[j] - x[j]) / (z[j] - x[j]);
-                if (t < alpha) {
-                    alpha = t;
-                    jmin = j;
-                    jmin_state = BV_UPPER;
-                }
-            }
-        }
-        for (size_t j = 0; j < pp; j++)
-            blocked[j] = 0;
-        if (jmin == none) {
-            for (size_t j = 0; j < pp; j++)
-                if (state[j] == BV_FREE)
-                    x[j] = z[j];
-            need_solve = false;
-            continue;
-        }
-        if (alpha < 0.0)
-            alpha = 0.0;
-        for (size_t j = 0; j < pp; j++) {
-            if (state[j] != BV_FREE)
-                continue;
-            x[j] += alpha * (z[j] - x[j]);
-            if (j == jmin) {
-                state[j] = jmin_state;
-                x[j] = jmin_state == BV_LOWER ? lo[j] : hi[j];
-            } else if (z[j] < lo[j] && x[j] <= lo[j]) {
-                state[j] = BV_LOWER;
-                x[j] = lo[j];
-            } else if (z[j] > hi[j] && x[j] >= hi[j]) {
-                state[j] = BV_UPPER;
-                x[j] = hi[j];
-            }
-        }
-        nfree = 0;
-        for (size_t j = 0; j < pp; j++)
-            nfree += state[j] == BV_FREE;
-        need_solve = nfree > 0;
-    }
-    nfree = 0;
-    for (size_t j = 0; j < pp; j++)
-        nfree += state[j] == BV_FREE;
-    *nfree_out = nfree;
-    return CS_OK;
-}
-
-cs_status cs_lsq_fit_bounded(cs_lsq *ws, cs_lsq_layout layout, const double *x,
-                             size_t ldx, const double *y, size_t ldy, const double *w,
-                             const double *lower, const double *upper, double *coef,
-                             size_t ldcoef, cs_lsq_stats *stats)
-{
-    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
-    cs_status st = validate_fit_call(ws, &in, coef, ldcoef, stats);
-    if (st != CS_OK)
-        return st;
-    const size_t pp = ws->pp, nrhs = ws->nrhs;
-    for (size_t j = 0; j < pp; j++) {
-        double l = lower ? lower[j] : -CS__INF;
-        double u = upper ? upper[j] : CS__INF;
-        if (isnan(l) || isnan(u) || l == CS__INF || u == -CS__INF || l > u)
-            return CS_ERR_INVALID;
-    }
-    if (ws->m < pp)
-        return CS_ERR_DIMENSION;
-    if (!load_weights(ws, w))
-        return CS_ERR_INVALID;
-    if (!fill_system(ws, &in, false))
-        return CS_ERR_INVALID;
-    lapack_int m = (lapack_int)ws->m, ipp = (lapack_int)pp;
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, m, ipp, ws->a,
-                                          (lapack_int)ws->lda, ws->tau, ws->work, ws->lwork);
-    if (info == 0)
-        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', m, (lapack_int)nrhs, ipp,
-                                   ws->a, (lapack_int)ws->lda, ws->tau, ws->b,
-                                   (lapack_int)ws->ldb, ws->work, ws->lwork);
-    if (info != 0)
-        return CS_ERR_NUMERIC;
-    scale_r(ws);
-    st = check_r(ws);
-    if (st != CS_OK)
-        return st;
-    /* ws->sebuf is free here: it keeps the per-rhs count of free coefficients */
-    for (size_t k = 0; k < nrhs; k++) {
-        const double *dv = ws->b + k * ws->ldb;
-        for (size_t j = 0; j < pp; j++) {
-            double l = lower ? lower[j] : -CS__INF;
-            double u = upper ? upper[j] : CS__INF;
-            ws->bv_lo[j] = isfinite(l) ? l * ws->d[j] : l;
-            ws->bv_hi[j] = isfinite(u) ? u * ws->d[j] : u;
-        }
-        size_t nfree = 0;
-        st = bvls(ws, dv, &nfree);
-        if (st != CS_OK)
-            return st;
-        for (size_t j = 0; j < pp; j++)
-            ws->cbuf[j + k * pp] = ws->bv_x[j] / ws->d[j];
-        ws->sebuf[k] = (double)nfree;
-        if (stats != NULL && ws->m == ws->n) {
-            /* ||R c - dv||^2 + tail^2: the residual of the reduced problem */
-            double acc = 0.0;
-            for (size_t i = 0; i < pp; i++) {
-                double e = dv[i];
-                for (size_t j = i; j < pp; j++)
-                    e -= ws->a[i + j * ws->lda] * ws->bv_x[j];
-                acc += e * e;
-            }
-            ws->rss[k] = acc + sumsq(dv + pp, ws->m - pp);
-        }
-    }
-    if (!cs__all_finite(ws->cbuf, pp * nrhs))
-        return CS_ERR_NUMERIC;
-    if (stats != NULL) {
-        if (ws->m != ws->n)
-            rss_direct(ws, &in);
-        compute_tss(ws, &in);
-    }
-    store_matrix(layout, coef, ldcoef, ws->cbuf, pp, nrhs);
-    if (stats != NULL) {
-        for (size_t k = 0; k < nrhs; k++) {
-            cs_lsq_stats s;
-            make_stats(ws, k, in.centred, (double)ws->n_used - ws->sebuf[k], pp, &s);
-            stats_store(stats, k, &s);
-        }
-    }
-    return CS_OK;
-}
-
-cs_status cs_lsq_fit_nnls(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t ldx,
-                          const double *y, size_t ldy, const double *w, double *coef,
-                          size_t ldcoef, cs_lsq_stats *stats)
-{
-    if (ws == NULL)
-        return CS_ERR_INVALID;
-    return cs_lsq_fit_bounded(ws, layout, x, ldx, y, ldy, w, ws->zeros, NULL, coef,
-                              ldcoef, stats);
-}
-
-/* ---- straight line ----------------------------------------------------------- */
-
-cs_status cs_lsq_line(size_t n, const double *x, const double *y, const double *w,
-                      double coef[2], double se[2], cs_lsq_stats *stats)
-{
-    if (x == NULL || y == NULL || coef == NULL || !stats_array_valid(stats, 1))
-        return CS_ERR_INVALID;
-    double W = 0.0, sx = 0.0, sy = 0.0;
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w ? w[i] : 1.0;
-        if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(wi) || wi < 0.0)
-            return CS_ERR_INVALID;
-        if (wi > 0.0) {
-            used++;
-            W += wi;
-            sx += wi * x[i];
-            sy += wi * y[i];
-        }
-    }
-    if (used < 2)
-        return CS_ERR_DIMENSION;
-    /* Two passes: means, then centred sums (no cancellation of large sums). */
-    double xm = sx / W, ym = sy / W;
-    double sxx = 0.0, sxy = 0.0, syy = 0.0, sx2 = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w ? w[i] : 1.0;
-        double dx = x[i] - xm, dy = y[i] - ym;
-        sxx += wi * dx * dx;
-        sxy += wi * dx * dy;
-        syy += wi * dy * dy;
-        sx2 += wi * x[i] * x[i];
-    }
-    if (!(sxx > 0.0))
-        return CS_ERR_SINGULAR;
-    double slope = sxy / sxx;
-    double icpt = ym - slope * xm;
-    if (!isfinite(slope) || !isfinite(icpt))
-        return CS_ERR_NUMERIC;
-    /* Third pass: residuals directly (syy - sxy^2/sxx would cancel). */
-    double rss = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w ? w[i] : 1.0;
-        double e = (y[i] - ym) - slope * (x[i] - xm);
-        rss += wi * e * e;
-    }
-    double dof = (double)used - 2.0;
-    double sigma = dof > 0.0 ? sqrt(rss / dof) : CS__NAN;
-    coef[0] = icpt;
-    coef[1] = slope;
-    if (se != NULL) {
-        se[0] = sigma * sqrt(1.0 / W + xm * xm / sxx);
-        se[1] = sigma / sqrt(sxx);
-    }
-    if (stats != NULL) {
-        cs_lsq_stats s = lsq_stats_defaults;
-        s.rank = 2;
-        s.n_used = used;
-        s.dof = dof;
-        s.rss = rss;
-        s.tss = syy;
-        s.sigma = sigma;
-        s.r2 = syy > 0.0 ? 1.0 - rss / syy : CS__NAN;
-        s.adj_r2 = dof > 0.0 && syy > 0.0 ? 1.0 - (1.0 - s.r2) * ((double)used - 1.0) / dof
-                                          : CS__NAN;
-        /* [sqrt(w), sqrt(w) x] with unit columns has Gram [[1, r], [r, 1]],
-         * r = sum(w x) / sqrt(W sum(w x^2)); singular values sqrt(1 +- |r|),
-         * and 1 - r^2 = sxx / sum(w x^2) without cancellation. */
-        double r = fabs(sx) / sqrt(W * sx2);
-        double one_minus_r = (sxx / sx2) / (1.0 + r);
-        s.cond = sqrt((1.0 + r) / one_minus_r);
-        stats_store(stats, 0, &s);
-    }
-    return CS_OK;
-}
-
-/* ---- polynomials ------------------------------------------------------------- */
-
-/* T[j + k * (d+1)] = C(k, j) (-c)^(k-j) / s^k: monomial coefficients of x
- * from coefficients in t = (x - c) / s, m = T a. */
-static void poly_transform(size_t d, double c, double s, double *T)
-{
-    const size_t q = d + 1;
-    for (size_t k = 0; k < q; k++) {
-        double inv_sk = 1.0;
-        for (size_t e = 0; e < k; e++)
-            inv_sk /= s;
-        /* binomials by Pascal's rule are exact in double for k <= 20 */
-        double binom = 1.0; /* C(k, j) for j = k downwards */
-        double powc = 1.0;  /* (-c)^(k - j) */
-        for (size_t jj = k + 1; jj-- > 0;) {
-            T[jj + k * q] = binom * powc * inv_sk;
-            /* C(k, jj - 1) = C(k, jj) * jj / (k - jj + 1) */
-            if (jj > 0)
-                binom = binom * (double)jj / (double)(k - jj + 1);
-            powc *= -c;
-        }
-        for (size_t j = k + 1; j < q; j++)
-            T[j + k * q] = 0.0;
-    }
-}
-
-cs_status cs_lsq_polyfit(size_t n, const double *x, const double *y, const double *w,
-                         size_t degree, cs_lsq_poly *poly, double *se_monomial,
-                         cs_lsq_stats *stats, const cs_allocator *alloc)
-{
-    if (x == NULL || y == NULL || poly == NULL || degree > CS_LSQ_POLY_MAX_DEGREE ||
-        poly->size < LSQ_POLY_MIN_SIZE || poly->size > sizeof(cs_lsq_poly) ||
-        !stats_array_valid(stats, 1))
-        return CS_ERR_INVALID;
-    cs_allocator al;
-    if (!cs__allocator_resolve(&al, alloc))
-        return CS_ERR_INVALID;
-    const size_t q = degree + 1;
-    double lo = CS__INF, hi = -CS__INF;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w ? w[i] : 1.0;
-        if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(wi) || wi < 0.0)
-            return CS_ERR_INVALID;
-        if (wi > 0.0) {
-            lo = x[i] < lo ? x[i] : lo;
-            hi = x[i] > hi ? x[i] : hi;
-        }
-    }
-    if (n < q)
-        return CS_ERR_DIMENSION;
-    if (!(lo <= hi))
-        return CS_ERR_SINGULAR; /* no point with a positive weight */
-    double center = 0.5 * lo + 0.5 * hi;
-    double scale = 0.5 * hi - 0.5 * lo;
-    if (degree == 0)
-        scale = scale > 0.0 ? scale : 1.0;
-    else if (!(scale > 0.0))
-        return CS_ERR_SINGULAR;
-
-    size_t vsz;
-    if (!cs__mul_size(n, q, &vsz))
-        return CS_ERR_OVERFLOW;
-    double *V = cs__alloc_array(&al, vsz, sizeof(double));
-    if (V == NULL)
-        return CS_ERR_NOMEM;
-    cs_lsq *ws = NULL;
-    cs_status st = cs_lsq_create(n, q, NULL, &al, &ws);
-    if (st != CS_OK) {
-        cs__free(&al, V);
-        return st;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double t = (x[i] - center) / scale, v = 1.0;
-        for (size_t k = 0; k < q; k++) {
-            V[i + k * n] = v;
-            v *= t;
-        }
-    }
-    fit_in in = {CS_LSQ_COL_MAJOR, V, n, y, n, w, true};
-    st = core_fit(ws, &in, se_monomial != NULL, stats != NULL);
-    if (st == CS_OK) {
-        cs_lsq_poly out = lsq_poly_defaults;
-        out.degree = degree;
-        out.center = center;
-        out.scale = scale;
-        double T[(CS_LSQ_POLY_MAX_DEGREE + 1) * (CS_LSQ_POLY_MAX_DEGREE + 1)];
-        poly_transform(degree, center, scale, T);
-        for (size_t k = 0; k < q; k++)
-            out.coef[k] = ws->cbuf[k];
-        for (size_t j = 0; j < q; j++) {
-            double acc = 0.0;
-            for (size_t k = j; k < q; k++)
-                acc += T[j + k * q] * out.coef[k];
-            out.monomial[j] = acc;
-        }
-        if (se_monomial != NULL) {
-            /* cov(a) = sigma^2 F F', F = D^-1 S (S the inverse of the scaled
-             * R); cov(m) = T cov(a) T', so se_m_j = sigma ||(T F)_j,:||. */
-            double sigma = ws->dof > 0.0 ? sqrt(ws->rss[0] / ws->dof) : CS__NAN;
-            for (size_t j = 0; j < q; j++) {
-                double ss = 0.0;
-                for (size_t l = 0; l < q; l++) {
-                    double g = 0.0;
-                    for (size_t k = j; k <= l; k++)
-                        g += T[j + k * q] * ws->sinv[k + l * q] / ws->d[k];
-                    ss += g * g;
-                }
-                se_monomial[j] = ws->have_sinv ? sigma * sqrt(ss) : CS__NAN;
-            }
-        }
-        if (stats != NULL) {
-            cs_lsq_stats s;
-            make_stats(ws, 0, true, ws->dof, ws->rank, &s);
-            stats_store(stats, 0, &s);
-        }
-        size_t sz = poly->size;
-        out.size = sz;
-        memcpy(poly, &out, sz);
-    }
-    cs_lsq_destroy(ws);
-    cs__free(&al, V);
-    return st;
-}
-
-cs_status cs_lsq_poly_eval(const cs_lsq_poly *poly, size_t n, const double *x, double *out)
-{
-    if (poly == NULL || (n > 0 && (x == NULL || out == NULL)))
-        return CS_ERR_INVALID;
-    if (poly->size < LSQ_POLY_MIN_SIZE || poly->size > sizeof(cs_lsq_poly) ||
-        poly->degree > CS_LSQ_POLY_MAX_DEGREE || !isfinite(poly->center) ||
-        !isfinite(poly->scale) || !(poly->scale > 0.0) ||
-        !cs__all_finite(poly->coef, poly->degree + 1))
-        return CS_ERR_INVALID;
-    if (!cs__all_finite(x, n))
-        return CS_ERR_INVALID;
-    for (size_t i = 0; i < n; i++) {
-        double t = (x[i] - poly->center) / poly->scale;
-        double v = poly->coef[poly->degree];
-        for (size_t k = poly->degree; k-- > 0;)
-            v = v * t + poly->coef[k];
-        out[i] = v;
-    }
-    return CS_OK;
-}
