@@ -222,16 +222,16 @@ int main(int argc, char **argv)
         while (h.n > 0 && jobs[h.a[0]].end <= j->submit) {
             const job *d = &jobs[heap_pop(&h)];
             double fd = log(d->procs);
-            cs_predict_observe(pred, d->user, &fd, d->req, d->run);
-            cs_predict_observe(hist, d->user, &fd, d->req, d->run);
+            cs_predict_observe(pred, d->user, &fd, 1, d->req, d->run);
+            cs_predict_observe(hist, d->user, &fd, 1, d->req, d->run);
         }
         double fj = log(j->procs), e, u;
         cs_predict_source src;
-        if (cs_predict_estimate(pred, j->user, &fj, j->req, &e, &u, &src) == CS_OK) {
+        if (cs_predict_estimate(pred, j->user, &fj, 1, j->req, &e, &u, &src) == CS_OK) {
             score_add(&s_model, e, u, j);
             by_source[src]++;
         }
-        if (cs_predict_estimate(hist, j->user, &fj, j->req, &e, &u, &src) == CS_OK)
+        if (cs_predict_estimate(hist, j->user, &fj, 1, j->req, &e, &u, &src) == CS_OK)
             score_add(&s_hist, e, u, j);
         score_add(&s_user, j->req, j->req, j);
         heap_push(&h, i);

@@ -301,14 +301,25 @@ static void slot_learn(cs_predict *p, size_t s, const double *vec, double target
     }
 }
 
+/* Features given: the count must match and every value be finite. */
+static cs_status check_features(const cs_predict *p, const double *features, size_t count)
+{
+    if (features == NULL)
+        return CS_OK;
+    if (count != p->o.num_features)
+        return CS_ERR_DIMENSION;
+    return cs__all_finite(features, count) ? CS_OK : CS_ERR_INVALID;
+}
+
 cs_status cs_predict_observe(cs_predict *p, uint64_t key, const double *features,
-                             double user_estimate, double actual)
+                             size_t num_features, double user_estimate, double actual)
 {
     if (p == NULL || key == CS_ID_NONE || !isfinite(user_estimate) || user_estimate < 0.0 ||
         !isfinite(actual) || actual < 0.0)
         return CS_ERR_INVALID;
-    if (features != NULL && !cs__all_finite(features, p->o.num_features))
-        return CS_ERR_INVALID;
+    cs_status fst = check_features(p, features, num_features);
+    if (fst != CS_OK)
+        return fst;
     size_t s;
     cs_status st = slot_for(p, key, &s);
     if (st != CS_OK)
@@ -351,14 +362,15 @@ static double band_quantile(const cs_predict *p, size_t s)
 }
 
 cs_status cs_predict_estimate(const cs_predict *p, uint64_t key, const double *features,
-                              double user_estimate, double *estimate, double *upper_bound,
-                              cs_predict_source *source)
+                              size_t num_features, double user_estimate, double *estimate,
+                              double *upper_bound, cs_predict_source *source)
 {
     if (p == NULL || estimate == NULL || key == CS_ID_NONE || !isfinite(user_estimate) ||
         user_estimate < 0.0)
         return CS_ERR_INVALID;
-    if (features != NULL && !cs__all_finite(features, p->o.num_features))
-        return CS_ERR_INVALID;
+    cs_status fst = check_features(p, features, num_features);
+    if (fst != CS_OK)
+        return fst;
     size_t s = find_slot(p, key); /* 0: unknown key */
     double est = 0.0, up = 0.0;
     cs_predict_source src = CS_PREDICT_SOURCE_USER;

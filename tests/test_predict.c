@@ -54,7 +54,7 @@ START_TEST(recovers_exact_log_linear_model)
         double f = log(1.0 + (double)test_rng_below(&r, 64));
         double est = 60.0 * (1.0 + (double)test_rng_below(&r, 100));
         double rt = exp(0.5 + 0.3 * f + 0.8 * log(est));
-        ck_assert_int_eq(cs_predict_observe(p, 42, &f, est, rt), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, 42, &f, 1, est, rt), CS_OK);
     }
     /* default min_samples = 2 (dim + 1) = 2 * 4 = 8 */
     cs_predict_model_info mi = info_of(p, 42);
@@ -71,14 +71,14 @@ START_TEST(recovers_exact_log_linear_model)
               fabs(coef[2] - 0.8) < 1e-6);
     double f = log(8.0), est = 3600.0, e, u;
     cs_predict_source src;
-    ck_assert_int_eq(cs_predict_estimate(p, 42, &f, est, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 42, &f, 1, est, &e, &u, &src), CS_OK);
     double want = exp(0.5 + 0.3 * f) * pow(est, 0.8);
     ck_assert_int_eq(src, CS_PREDICT_SOURCE_MODEL);
     ck_assert(fabs(e - want) < 1e-6 * want);
     ck_assert(u >= e && u < want * (1.0 + 1e-6));
     ck_assert_str_eq(cs_predict_source_name(src), "model");
     /* the global model saw the same data */
-    ck_assert_int_eq(cs_predict_estimate(p, 43, &f, est, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 43, &f, 1, est, &e, &u, &src), CS_OK);
     ck_assert_int_eq(src, CS_PREDICT_SOURCE_GLOBAL);
     ck_assert(fabs(e - want) < 1e-6 * want);
     cs_predict_destroy(p);
@@ -93,27 +93,27 @@ START_TEST(fallback_rules_by_hand)
     double e = -1, u = -1;
     cs_predict_source src = (cs_predict_source)0;
     /* nothing known and no estimate */
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0.0, &e, &u, &src), CS_ERR_NOT_FOUND);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 0.0, &e, &u, &src), CS_ERR_NOT_FOUND);
     ck_assert(e == -1 && u == -1 && src == 0);
     /* user estimate only */
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 900.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 900.0, &e, &u, &src), CS_OK);
     ck_assert(e == 900.0 && u == 900.0 && src == CS_PREDICT_SOURCE_USER);
     /* history: 100, then 300, then 500 (no estimate: models cannot learn) */
-    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0.0, 100.0), CS_OK);
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 900.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0, 0.0, 100.0), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 900.0, &e, &u, &src), CS_OK);
     ck_assert(e == 100.0 && u == 100.0 && src == CS_PREDICT_SOURCE_HISTORY);
-    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0.0, 300.0), CS_OK);
-    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0.0, 500.0), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0, 0.0, 300.0), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0, 0.0, 500.0), CS_OK);
     /* mean of the last two: (300 + 500) / 2 = 400, upper = max = 500 */
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 900.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 900.0, &e, &u, &src), CS_OK);
     ck_assert(e == 400.0 && u == 500.0 && src == CS_PREDICT_SOURCE_HISTORY);
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 0.0, &e, &u, &src), CS_OK);
     ck_assert(e == 400.0 && u == 500.0);
     /* capped by a smaller user estimate: min(400, 350), min(500, 350) */
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 350.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 350.0, &e, &u, &src), CS_OK);
     ck_assert(e == 350.0 && u == 350.0 && src == CS_PREDICT_SOURCE_HISTORY);
     /* another key has no history: the user estimate */
-    ck_assert_int_eq(cs_predict_estimate(p, 8, NULL, 120.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 8, NULL, 0, 120.0, &e, &u, &src), CS_OK);
     ck_assert(e == 120.0 && src == CS_PREDICT_SOURCE_USER);
     ck_assert_uint_eq(cs_predict_num_keys(p), 1);
     cs_predict_model_info mi = info_of(p, 7);
@@ -131,13 +131,13 @@ START_TEST(fallback_rules_by_hand)
     o.fallback = CS_PREDICT_FALLBACK_USER;
     o.cap_at_estimate = 0;
     ck_assert_int_eq(cs_predict_create(&o, NULL, &p), CS_OK);
-    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0.0, 100.0), CS_OK);
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 60.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 7, NULL, 0, 0.0, 100.0), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 60.0, &e, &u, &src), CS_OK);
     ck_assert(e == 60.0 && src == CS_PREDICT_SOURCE_USER);
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 0.0, &e, &u, &src), CS_OK);
     ck_assert(e == 100.0 && src == CS_PREDICT_SOURCE_HISTORY);
     /* upper bound and source are optional */
-    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0.0, &e, NULL, NULL), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 7, NULL, 0, 0.0, &e, NULL, NULL), CS_OK);
     cs_predict_destroy(p);
 }
 END_TEST
@@ -149,20 +149,20 @@ START_TEST(missing_features_fall_back)
     ck_assert_int_eq(cs_predict_create(&o, NULL, &p), CS_OK);
     const double f[2] = {1.0, 2.0};
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(cs_predict_observe(p, 1, f, 0.0, 50.0), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, 1, f, 2, 0.0, 50.0), CS_OK);
     double e, u;
     cs_predict_source src;
-    ck_assert_int_eq(cs_predict_estimate(p, 1, f, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, f, 2, 0.0, &e, &u, &src), CS_OK);
     ck_assert_int_eq(src, CS_PREDICT_SOURCE_MODEL);
     ck_assert(fabs(e - 50.0) < 0.5);
     /* features unknown for this task: the history (50, 50) */
-    ck_assert_int_eq(cs_predict_estimate(p, 1, NULL, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, NULL, 0, 0.0, &e, &u, &src), CS_OK);
     ck_assert(src == CS_PREDICT_SOURCE_HISTORY && e == 50.0);
     /* an observation without features teaches only the history */
-    ck_assert_int_eq(cs_predict_observe(p, 1, NULL, 0.0, 70.0), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 1, NULL, 0, 0.0, 70.0), CS_OK);
     ck_assert_uint_eq(info_of(p, 1).samples, 5);
     ck_assert_uint_eq(info_of(p, CS_ID_NONE).samples, 5);
-    ck_assert_int_eq(cs_predict_estimate(p, 1, NULL, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, NULL, 0, 0.0, &e, &u, &src), CS_OK);
     ck_assert(e == 60.0 && u == 70.0);
     cs_predict_destroy(p);
 }
@@ -200,7 +200,7 @@ START_TEST(error_band_matches_reference_model)
             ref_ridge_lstsq(k, d, V, t, mu, b);
             res[nres++] = t[k] - (V[k * d] * b[0] + V[k * d + 1] * b[1] + V[k * d + 2] * b[2]);
         }
-        ck_assert_int_eq(cs_predict_observe(p, 5, &f, est, rt), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, 5, &f, 1, est, rt), CS_OK);
     }
     double b[3];
     ref_ridge_lstsq(n, d, V, t, mu, b);
@@ -216,7 +216,7 @@ START_TEST(error_band_matches_reference_model)
     double q = last[12];
     double f = 1.5, est = 400.0, e, u;
     cs_predict_source src;
-    ck_assert_int_eq(cs_predict_estimate(p, 5, &f, est, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 5, &f, 1, est, &e, &u, &src), CS_OK);
     double mu_hat = b[0] + b[1] * f + b[2] * log(est);
     ck_assert(fabs(e - exp(mu_hat)) < 1e-8 * exp(mu_hat));
     ck_assert_msg(fabs(u - exp(mu_hat + q)) < 1e-8 * exp(mu_hat + q), "upper %g want %g", u,
@@ -244,7 +244,7 @@ START_TEST(per_key_models_and_pooled_global)
                 continue;
             double f = (double)(i % 7);
             double lt = key == 1 ? 2.0 + 0.5 * f : key == 2 ? 4.0 - 0.5 * f : 3.0;
-            ck_assert_int_eq(cs_predict_observe(p, key, &f, 0.0, exp(lt)), CS_OK);
+            ck_assert_int_eq(cs_predict_observe(p, key, &f, 1, 0.0, exp(lt)), CS_OK);
             V[n * 2] = 1.0;
             V[n * 2 + 1] = f;
             t[n++] = lt;
@@ -252,16 +252,16 @@ START_TEST(per_key_models_and_pooled_global)
     }
     double f = 3.0, e, u;
     cs_predict_source src;
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 1, 0.0, &e, &u, &src), CS_OK);
     ck_assert(src == CS_PREDICT_SOURCE_MODEL && fabs(log(e) - 3.5) < 1e-3);
-    ck_assert_int_eq(cs_predict_estimate(p, 2, &f, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 2, &f, 1, 0.0, &e, &u, &src), CS_OK);
     ck_assert(src == CS_PREDICT_SOURCE_MODEL && fabs(log(e) - 2.5) < 1e-3);
     double g[2], c[2];
     ref_ridge_lstsq(n, 2, V, t, 1e-3, g);
     size_t cnt;
     ck_assert_int_eq(cs_predict_coefficients(p, CS_ID_NONE, c, 2, &cnt), CS_OK);
     ck_assert(fabs(c[0] - g[0]) < 1e-9 && fabs(c[1] - g[1]) < 1e-9);
-    ck_assert_int_eq(cs_predict_estimate(p, 3, &f, 0.0, &e, &u, &src), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 3, &f, 1, 0.0, &e, &u, &src), CS_OK);
     ck_assert_int_eq(src, CS_PREDICT_SOURCE_GLOBAL);
     ck_assert(fabs(log(e) - (g[0] + g[1] * f)) < 1e-9);
     ck_assert_int_eq(info_of(p, 3).ready, 0);
@@ -273,9 +273,9 @@ START_TEST(per_key_models_and_pooled_global)
     o.use_global = 0;
     ck_assert_int_eq(cs_predict_create(&o, NULL, &p), CS_OK);
     for (int i = 0; i < 10; i++)
-        ck_assert_int_eq(cs_predict_observe(p, 1, &f, 0.0, 10.0), CS_OK);
-    ck_assert_int_eq(cs_predict_observe(p, 2, &f, 0.0, 30.0), CS_OK);
-    ck_assert_int_eq(cs_predict_estimate(p, 2, &f, 0.0, &e, &u, &src), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, 0.0, 10.0), CS_OK);
+    ck_assert_int_eq(cs_predict_observe(p, 2, &f, 1, 0.0, 30.0), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 2, &f, 1, 0.0, &e, &u, &src), CS_OK);
     ck_assert(src == CS_PREDICT_SOURCE_HISTORY && e == 30.0);
     ck_assert_int_eq(info_of(p, CS_ID_NONE).samples, 0);
     cs_predict_destroy(p);
@@ -294,12 +294,12 @@ START_TEST(forgetting_adapts_to_a_level_change)
         cs_predict *p;
         ck_assert_int_eq(cs_predict_create(&o, NULL, &p), CS_OK);
         for (int i = 0; i < 200; i++)
-            ck_assert_int_eq(cs_predict_observe(p, 9, NULL, 0.0, exp(3.0)), CS_OK);
+            ck_assert_int_eq(cs_predict_observe(p, 9, NULL, 0, 0.0, exp(3.0)), CS_OK);
         for (int i = 0; i < 200; i++)
-            ck_assert_int_eq(cs_predict_observe(p, 9, NULL, 0.0, exp(5.0)), CS_OK);
+            ck_assert_int_eq(cs_predict_observe(p, 9, NULL, 0, 0.0, exp(5.0)), CS_OK);
         double e;
         cs_predict_source src;
-        ck_assert_int_eq(cs_predict_estimate(p, 9, NULL, 0.0, &e, NULL, &src), CS_OK);
+        ck_assert_int_eq(cs_predict_estimate(p, 9, NULL, 0, 0.0, &e, NULL, &src), CS_OK);
         ck_assert_int_eq(src, CS_PREDICT_SOURCE_MODEL);
         if (forget)
             ck_assert_msg(fabs(log(e) - 5.0) < 1e-6, "%g", log(e));
@@ -355,13 +355,13 @@ START_TEST(many_keys_and_determinism)
     const uint64_t nk = 3000;
     for (uint64_t k = 0; k < nk; k++) {
         uint64_t key = k * 0x9e3779b97f4a7c15ULL; /* spread over the 64-bit range */
-        ck_assert_int_eq(cs_predict_observe(a, key, NULL, 0.0, (double)k), CS_OK);
-        ck_assert_int_eq(cs_predict_observe(a, key, NULL, 0.0, (double)k + 2.0), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(a, key, NULL, 0, 0.0, (double)k), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(a, key, NULL, 0, 0.0, (double)k + 2.0), CS_OK);
     }
     for (uint64_t k = nk; k-- > 0;) {
         uint64_t key = k * 0x9e3779b97f4a7c15ULL;
-        ck_assert_int_eq(cs_predict_observe(b, key, NULL, 0.0, (double)k), CS_OK);
-        ck_assert_int_eq(cs_predict_observe(b, key, NULL, 0.0, (double)k + 2.0), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(b, key, NULL, 0, 0.0, (double)k), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(b, key, NULL, 0, 0.0, (double)k + 2.0), CS_OK);
     }
     ck_assert_uint_eq(cs_predict_num_keys(a), nk);
     ck_assert_uint_eq(cs_predict_num_keys(b), nk);
@@ -369,8 +369,8 @@ START_TEST(many_keys_and_determinism)
         uint64_t key = k * 0x9e3779b97f4a7c15ULL;
         double ea, eb, ua, ub;
         cs_predict_source sa, sb;
-        ck_assert_int_eq(cs_predict_estimate(a, key, NULL, 0.0, &ea, &ua, &sa), CS_OK);
-        ck_assert_int_eq(cs_predict_estimate(b, key, NULL, 0.0, &eb, &ub, &sb), CS_OK);
+        ck_assert_int_eq(cs_predict_estimate(a, key, NULL, 0, 0.0, &ea, &ua, &sa), CS_OK);
+        ck_assert_int_eq(cs_predict_estimate(b, key, NULL, 0, 0.0, &eb, &ub, &sb), CS_OK);
         /* mean of k and k + 2 */
         ck_assert(ea == (double)k + 1.0 && ua == (double)k + 2.0);
         ck_assert(ea == eb && ua == ub && sa == sb);
@@ -413,28 +413,37 @@ START_TEST(bad_input_changes_nothing)
     ck_assert_int_eq(cs_predict_create(&o, NULL, &p), CS_OK);
     const double f = 2.0, fn = DNAN;
     for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(cs_predict_observe(p, 1, &f, 100.0 + i, 50.0 + i), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, 100.0 + i, 50.0 + i), CS_OK);
     cs_predict_model_info before = info_of(p, 1), gbefore = info_of(p, CS_ID_NONE);
     double e0, u0;
     cs_predict_source s0;
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 120.0, &e0, &u0, &s0), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 1, 120.0, &e0, &u0, &s0), CS_OK);
 
-    ck_assert_int_eq(cs_predict_observe(NULL, 1, &f, 100, 50), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, CS_ID_NONE, &f, 100, 50), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 1, &fn, 100, 50), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 1, &f, -1, 50), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 1, &f, DNAN, 50), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 100, -1), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 100, INF), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_observe(p, 2, &fn, 100, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(NULL, 1, &f, 1, 100, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, CS_ID_NONE, &f, 1, 100, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 1, &fn, 1, 100, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, -1, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, DNAN, 50), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, 100, -1), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 1, &f, 1, 100, INF), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_observe(p, 2, &fn, 1, 100, 50), CS_ERR_INVALID);
+    /* a feature count that is not the predictor's */
+    const double f2[2] = {2.0, 3.0};
+    ck_assert_int_eq(cs_predict_observe(p, 1, f2, 2, 100, 50), CS_ERR_DIMENSION);
+    ck_assert_int_eq(cs_predict_observe(p, 3, f2, 0, 100, 50), CS_ERR_DIMENSION);
+    /* NULL features: unknown, the count is ignored */
+    double e_hist;
+    ck_assert_int_eq(cs_predict_estimate(p, 1, NULL, 5, 100, &e_hist, NULL, NULL), CS_OK);
+    ck_assert(e_hist == 0.5 * (54.0 + 55.0)); /* the last two observed values */
     ck_assert_uint_eq(cs_predict_num_keys(p), 1); /* the rejected key 2 was not added */
 
     double e = 3, u = 3;
-    ck_assert_int_eq(cs_predict_estimate(NULL, 1, &f, 100, &e, &u, NULL), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_estimate(p, CS_ID_NONE, &f, 100, &e, &u, NULL), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &fn, 100, &e, &u, NULL), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, -5, &e, &u, NULL), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 100, NULL, &u, NULL), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_estimate(NULL, 1, &f, 1, 100, &e, &u, NULL), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_estimate(p, CS_ID_NONE, &f, 1, 100, &e, &u, NULL), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &fn, 1, 100, &e, &u, NULL), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, f2, 2, 100, &e, &u, NULL), CS_ERR_DIMENSION);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 1, -5, &e, &u, NULL), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 1, 100, NULL, &u, NULL), CS_ERR_INVALID);
     ck_assert(e == 3 && u == 3);
     cs_predict_model_info mi;
     ck_assert_int_eq(cs_predict_model_info_init(&mi, sizeof mi), CS_OK);
@@ -452,7 +461,7 @@ START_TEST(bad_input_changes_nothing)
     ck_assert(memcmp(&gbefore, &gafter, sizeof gbefore) == 0);
     double e1, u1;
     cs_predict_source s1;
-    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 120.0, &e1, &u1, &s1), CS_OK);
+    ck_assert_int_eq(cs_predict_estimate(p, 1, &f, 1, 120.0, &e1, &u1, &s1), CS_OK);
     ck_assert(e0 == e1 && u0 == u1 && s0 == s1);
     cs_predict_destroy(p);
     cs_predict_destroy(NULL);
@@ -484,10 +493,10 @@ START_TEST(alloc_failure_create_and_new_keys)
             size_t keys = cs_predict_num_keys(p);
             double before[41];
             for (uint64_t q = 1; q < key; q++)
-                ck_assert_int_eq(cs_predict_estimate(p, q, &f, 0.0, &before[q], NULL, NULL),
+                ck_assert_int_eq(cs_predict_estimate(p, q, &f, 1, 0.0, &before[q], NULL, NULL),
                                  CS_OK);
             test_alloc_fail_after(&ta, k);
-            cs_status st = cs_predict_observe(p, key, &f, 0.0, 10.0 * (double)key);
+            cs_status st = cs_predict_observe(p, key, &f, 1, 0.0, 10.0 * (double)key);
             test_alloc_fail_after(&ta, 0);
             if (st == CS_OK)
                 break;
@@ -495,13 +504,13 @@ START_TEST(alloc_failure_create_and_new_keys)
             ck_assert_uint_eq(cs_predict_num_keys(p), keys);
             for (uint64_t q = 1; q < key; q++) {
                 double e;
-                ck_assert_int_eq(cs_predict_estimate(p, q, &f, 0.0, &e, NULL, NULL), CS_OK);
+                ck_assert_int_eq(cs_predict_estimate(p, q, &f, 1, 0.0, &e, NULL, NULL), CS_OK);
                 ck_assert(e == before[q]);
             }
         }
         /* observing a known key never allocates */
         long c = ta.count;
-        ck_assert_int_eq(cs_predict_observe(p, key, &f, 0.0, 10.0 * (double)key), CS_OK);
+        ck_assert_int_eq(cs_predict_observe(p, key, &f, 1, 0.0, 10.0 * (double)key), CS_OK);
         ck_assert_int_eq(ta.count, c);
     }
     ck_assert_uint_eq(cs_predict_num_keys(p), 40);

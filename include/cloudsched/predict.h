@@ -162,39 +162,45 @@ CS_API void cs_predict_destroy(cs_predict *pred);
  * band, then updates the key's model and the global model.
  * @param[in,out] pred predictor.
  * @param[in] key task group (tenant, user, application class); not ::CS_ID_NONE.
- * @param[in] features num_features finite values, or NULL when unknown
+ * @param[in] features the task's features (finite), or NULL when unknown
  *            (then only the history learns).
+ * @param[in] num_features their count: must equal the option num_features
+ *            when features is not NULL (ignored otherwise); pass a task
+ *            spec's features and num_features as they are.
  * @param[in] user_estimate the user's estimate (> 0), or 0 when unknown.
  * @param[in] actual the observed value, >= 0.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL predictor, ::CS_ID_NONE key, NaN
- *         or Inf anywhere, negative estimate or actual); ::CS_ERR_NOMEM when
- *         a new key cannot be stored. On error nothing changes.
+ *         or Inf anywhere, negative estimate or actual); ::CS_ERR_DIMENSION
+ *         when num_features does not match; ::CS_ERR_NOMEM when a new key
+ *         cannot be stored. On error nothing changes.
  * @note O(d^3) with d the model dimension (two ridge solves of d x d
  *       triangles), amortised O(1) for a new key's storage.
  */
 CS_API cs_status cs_predict_observe(cs_predict *pred, uint64_t key, const double *features,
-                                    double user_estimate, double actual);
+                                    size_t num_features, double user_estimate, double actual);
 
 /**
  * @brief Predict the value for a task, with an upper bound and its source.
  * @param[in] pred predictor.
  * @param[in] key task group (an unknown key uses the global model and the
  *            user estimate); not ::CS_ID_NONE.
- * @param[in] features num_features finite values, or NULL when unknown.
+ * @param[in] features the task's features (finite), or NULL when unknown.
+ * @param[in] num_features their count (as for ::cs_predict_observe).
  * @param[in] user_estimate the user's estimate (> 0), or 0 when unknown.
  * @param[out] estimate the prediction (> 0 except when the history says 0).
  * @param[out] upper_bound the band's upper bound (>= estimate), or NULL.
  * @param[out] source the rule used, or NULL.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL predictor or estimate,
  *         ::CS_ID_NONE key, NaN or Inf, negative estimate);
+ *         ::CS_ERR_DIMENSION when num_features does not match;
  *         ::CS_ERR_NOT_FOUND when no rule applies (no ready model, no
  *         history for the key and no user estimate); nothing is written then.
  * @note O(d + w log w), d the model dimension, w the band window.
  */
 CS_API cs_status cs_predict_estimate(const cs_predict *pred, uint64_t key,
-                                     const double *features, double user_estimate,
-                                     double *estimate, double *upper_bound,
-                                     cs_predict_source *source);
+                                     const double *features, size_t num_features,
+                                     double user_estimate, double *estimate,
+                                     double *upper_bound, cs_predict_source *source);
 
 /**
  * @brief New estimate for a task that has run past its current estimate:
