@@ -458,7 +458,17 @@ bool cs__lsq_fill_system(cs_lsq *ws, const fit_in *in, bool scaled)
         for (size_t i = 0; i < n; i++)
             a[i] = sw[i] * inv;
     }
-    if (in->layout == CS_LSQ_COL_MAJOR) {
+    if (in->poly) {
+        /* the scaled Vandermonde basis, straight into the workspace (the
+         * caller validated x; only the QR path, unscaled, comes here) */
+        for (size_t i = 0; i < n; i++) {
+            double t = (in->x[i] - in->poly_center) / in->poly_scale, v = sw[i];
+            for (size_t j = 0; j < p; j++) {
+                a[i + j * lda] = v;
+                v *= t;
+            }
+        }
+    } else if (in->layout == CS_LSQ_COL_MAJOR) {
         for (size_t j = 0; j < p; j++) {
             const double *xc = in->x + j * in->ldx;
             double *ac = a + (j + off) * lda;
@@ -942,7 +952,7 @@ cs_status cs_lsq_fit(cs_lsq *ws, cs_lsq_layout layout, const double *x, size_t l
                      const double *y, size_t ldy, const double *w, double *coef,
                      size_t ldcoef, double *se, cs_lsq_stats *stats)
 {
-    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
+    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept, false, 0.0, 0.0};
     cs_status st = cs__lsq_validate_fit_call(ws, &in, coef, ldcoef, stats);
     if (st != CS_OK)
         return st;

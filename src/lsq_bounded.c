@@ -209,7 +209,7 @@ cs_status cs_lsq_fit_bounded(cs_lsq *ws, cs_lsq_layout layout, const double *x,
                              const double *lower, const double *upper, double *coef,
                              size_t ldcoef, cs_lsq_stats *stats)
 {
-    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept};
+    fit_in in = {layout, x, ldx, y, ldy, w, ws != NULL && ws->opts.intercept, false, 0.0, 0.0};
     cs_status st = cs__lsq_validate_fit_call(ws, &in, coef, ldcoef, stats);
     if (st != CS_OK)
         return st;

@@ -71,6 +71,10 @@ typedef struct fit_in {
     size_t ldy;
     const double *w;
     bool centred; /* R^2 about the mean (intercept, or a polynomial basis) */
+    /* Polynomial basis generated in place instead of reading x as a matrix:
+     * column k is ((x_i - poly_center) / poly_scale)^k (x is then a vector). */
+    bool poly;
+    double poly_center, poly_scale;
 } fit_in;
 
 

@@ -145,26 +145,11 @@ cs_status cs_lsq_polyfit(size_t n, const double *x, const double *y, const doubl
     else if (!(scale > 0.0))
         return CS_ERR_SINGULAR;
 
-    size_t vsz;
-    if (!cs__mul_size(n, q, &vsz))
-        return CS_ERR_OVERFLOW;
-    double *V = cs__alloc_array(&al, vsz, sizeof(double));
-    if (V == NULL)
-        return CS_ERR_NOMEM;
     cs_lsq *ws = NULL;
     cs_status st = cs_lsq_create(n, q, NULL, &al, &ws);
-    if (st != CS_OK) {
-        cs__free(&al, V);
+    if (st != CS_OK)
         return st;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double t = (x[i] - center) / scale, v = 1.0;
-        for (size_t k = 0; k < q; k++) {
-            V[i + k * n] = v;
-            v *= t;
-        }
-    }
-    fit_in in = {CS_LSQ_COL_MAJOR, V, n, y, n, w, true};
+    fit_in in = {CS_LSQ_COL_MAJOR, x, n, y, n, w, true, true, center, scale};
     st = cs__lsq_core_fit(ws, &in, se_monomial != NULL, stats != NULL);
     if (st == CS_OK) {
         cs_lsq_poly out = lsq_poly_defaults;
@@ -206,7 +191,6 @@ cs_status cs_lsq_polyfit(size_t n, const double *x, const double *y, const doubl
         memcpy(poly, &out, sz);
     }
     cs_lsq_destroy(ws);
-    cs__free(&al, V);
     return st;
 }
 
