@@ -44,7 +44,9 @@
  *   complete orthogonal decomposition, dgelsy) and ::CS_LSQ_SVD (dgelss) return
  *   the minimum-norm solution and the effective rank: the number of singular
  *   values of the equilibrated matrix above `rcond` times the largest
- *   (dgelsy estimates this incrementally). The QR paths require full rank and
+ *   (dgelsy estimates this incrementally). dgelss rather than dgelsd: it
+ *   returns the right singular vectors the standard errors need, and on the
+ *   p' x p' R the two cost the same. The QR paths require full rank and
  *   report ::CS_ERR_SINGULAR when the condition estimate of the equilibrated R
  *   exceeds 1 / `rcond`.
  * - Ridge: the augmented system [X; sqrt(ridge) I] b = [y; 0] is factorised by
