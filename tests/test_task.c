@@ -55,13 +55,13 @@ START_TEST(validation)
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_ERR_OVERFLOW);
     t.count = 1;
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_OK);
-    t = valid_spec(); t.runtime_estimate = NAN;
+    t = valid_spec(); t.runtime_estimate = (double)NAN;
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_ERR_INVALID);
     t = valid_spec(); t.runtime_estimate = -1;
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_ERR_INVALID);
-    t = valid_spec(); t.runtime_estimate = INFINITY;
+    t = valid_spec(); t.runtime_estimate = (double)INFINITY;
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_ERR_INVALID);
-    double feats[2] = {1.0, NAN};
+    double feats[2] = {1.0, (double)NAN};
     t = valid_spec(); t.features = feats; t.num_features = 2;
     ck_assert_int_eq(cs_task_spec_validate(&t, 3), CS_ERR_INVALID);
     t.num_features = 1;

@@ -14,5 +14,8 @@
 #include "cloudsched/fair.h"
 #include "cloudsched/queue.h"
 #include "cloudsched/sched.h"
+#include "cloudsched/lsq.h"
+#include "cloudsched/rls.h"
+#include "cloudsched/predict.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
