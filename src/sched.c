@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "cloudsched/fair.h"
+#include "cloudsched/predict.h"
 #include "internal.h"
 #include "pool_internal.h"
 #include "queue_internal.h"
@@ -26,7 +27,9 @@ typedef struct task_rec {
     uint64_t tenant;
     int64_t priority;
     double submit, start, end;
-    double estimate;  /* user estimate, 0 = unknown */
+    double estimate;      /* in use: predicted or the user's; 0 = unknown */
+    double user_estimate; /* as submitted, 0 = unknown */
+    int estimate_source;  /* cs_predict_source, 0 = the user's estimate without a predictor */
     double locality_weight;
     uint32_t count, elastic_min, replicas, preemptions;
     uint32_t partition;
@@ -132,6 +135,8 @@ static const cs_sched_options sched_options_defaults = {
     .max_scan = 0,
     .resource_weights = NULL,
     .fair_half_life = 604800.0,
+    .predictor = NULL,
+    .use_predictions = 0,
 };
 #define SCHED_OPTIONS_MIN_SIZE (offsetof(cs_sched_options, fair_half_life) + sizeof(double))
 #define TASK_INFO_MIN_SIZE (offsetof(cs_task_info, preemptions) + sizeof(uint32_t))
@@ -195,19 +200,22 @@ static double run_estimate(const task_rec *t)
     return t->estimate > 0.0 ? t->estimate : CS__INF;
 }
 
-/* Expected end of a running task. One that outlived its estimate is given
- * double the time it has run so far, so reservations never rely on a
- * release that is already overdue. */
+/* Expected end of a running task. One that outlived its estimate gets an
+ * extended one (doubled until it lies ahead, up to a user estimate still
+ * ahead: cs_predict_extend), so reservations never rely on a release that
+ * is already overdue. */
 static double expected_end(const task_rec *t, double now)
 {
     double est = run_estimate(t);
     if (!isfinite(est))
         return CS__INF;
-    double end = t->start + est;
-    if (end > now)
-        return end;
-    double ran = now - t->start;
-    return now + (ran > est ? ran : est);
+    if (t->start + est > now)
+        return t->start + est;
+    double ext = est;
+    if (cs_predict_extend(est, now - t->start, t->user_estimate, &ext) != CS_OK ||
+        !(t->start + ext > now))
+        return CS__INF; /* cannot happen for finite inputs; stay safe */
+    return t->start + ext;
 }
 
 /* Tenant usage charged when a run ends: seconds x normalised size. */
@@ -433,6 +441,21 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
         return CS_ERR_OVERFLOW;
     if (!cs__idmap_reserve(&s->a, &s->task_map, 1))
         return CS_ERR_NOMEM;
+    /* The estimate in use: a prediction when the options ask for one. */
+    double user_estimate = ts.runtime_estimate;
+    int source = 0;
+    if (s->opt.predictor != NULL && s->opt.use_predictions) {
+        double est, upper;
+        cs_predict_source src;
+        st = cs_predict_estimate(s->opt.predictor, ts.tenant, ts.features, ts.num_features,
+                                 ts.runtime_estimate, &est, &upper, &src);
+        if (st == CS_ERR_DIMENSION)
+            return st;
+        if (st == CS_OK && est > 0.0 && isfinite(est)) {
+            ts.runtime_estimate = est;
+            source = (int)src;
+        }
+    }
     task_rec t;
     memset(&t, 0, sizeof t);
     st = make_task_block(s, &ts, &t);
@@ -450,6 +473,8 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
     t.start = NAN;
     t.end = NAN;
     t.estimate = ts.runtime_estimate;
+    t.user_estimate = user_estimate;
+    t.estimate_source = source;
     t.locality_weight = ts.locality_weight;
     t.count = ts.count;
     t.elastic_min = ts.elastic_min ? ts.elastic_min : ts.count;
@@ -1518,6 +1543,16 @@ static cs_status finish(cs_sched *s, uint64_t id, double now, cs_task_state fina
 
 cs_status cs_sched_complete(cs_sched *s, uint64_t task, double now)
 {
+    /* Feed the observed runtime to the predictor first: if that fails (no
+     * memory for a new key), nothing has changed. */
+    task_rec *t = s != NULL ? find_task(s, task) : NULL;
+    if (t != NULL && t->state == CS_TASK_RUNNING && time_ok(s, now) && s->opt.predictor) {
+        cs_status st = cs_predict_observe(s->opt.predictor, t->tenant,
+                                          t->num_features ? t->features : NULL,
+                                          t->num_features, t->user_estimate, now - t->start);
+        if (st == CS_ERR_NOMEM)
+            return st;
+    }
     return finish(s, task, now, CS_TASK_DONE);
 }
 
@@ -1632,6 +1667,8 @@ cs_status cs_sched_task_info(const cs_sched *s, uint64_t task, cs_task_info *inf
         .start_time = t->start,
         .end_time = t->end,
         .estimate = t->estimate,
+        .user_estimate = t->user_estimate,
+        .estimate_source = t->estimate_source,
         .replicas = t->replicas,
         .preemptions = t->preemptions,
     };

@@ -881,6 +881,69 @@ START_TEST(drain_cancel_forget)
 }
 END_TEST
 
+/* ---- runtime prediction feeding backfilling ----------------------------- */
+
+START_TEST(predictions_enable_backfill)
+{
+    /* One node of 4 cpus, EASY backfilling. Tenant 1 ran two tasks that
+     * asked for 1000 s but took 10 s and 20 s: the predictor's history rule
+     * (mean of the last two runtimes, before a model is ready) gives 15 s.
+     * Then: A (tenant 2, 2 cpu, est 100) starts at t=100; B (tenant 2,
+     * 4 cpu, est 100) is reserved at 200; C (tenant 1, 2 cpu, asks 1000 s).
+     * With the user's estimate C would hold its 2 cpus through 1100 and
+     * leave 2 + 2 - 4 < 2... it would delay B: no backfill. With the
+     * prediction, C runs [100, 115), before B's reservation: it backfills. */
+    for (int use = 0; use <= 1; use++) {
+        cs_predict *pred;
+        ck_assert_int_eq(cs_predict_create(NULL, NULL, &pred), CS_OK);
+        cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_BACKFILL);
+        o.predictor = pred;
+        o.use_predictions = use;
+        world w;
+        world_init(&w, 1, &o);
+        node1(&w, 1, 4);
+        int64_t two[1] = {2}, four[1] = {4};
+        double t0 = 0;
+        for (uint64_t i = 1; i <= 2; i++) {
+            cs_task_spec x = task(i, two, 1, 1000);
+            x.tenant = 1;
+            ck_assert_int_eq(cs_sched_submit(w.sched, &x, t0), CS_OK);
+            step(&w, t0);
+            ck_assert_int_eq(cs_sched_complete(w.sched, i, t0 + 10.0 * (double)i), CS_OK);
+            t0 += 10.0 * (double)i;
+        }
+        cs_task_spec a = task('A', two, 1, 100);
+        a.tenant = 2;
+        ck_assert_int_eq(cs_sched_submit(w.sched, &a, 100), CS_OK);
+        step(&w, 100);
+        expect_start(&w, 0, 'A', CS_REASON_IN_ORDER);
+        cs_task_spec b = task('B', four, 1, 100), c = task('C', two, 1, 1000);
+        b.tenant = 2;
+        c.tenant = 1;
+        ck_assert_int_eq(cs_sched_submit(w.sched, &b, 100), CS_OK);
+        ck_assert_int_eq(cs_sched_submit(w.sched, &c, 100), CS_OK);
+        cs_task_info info = {.size = sizeof info};
+        ck_assert_int_eq(cs_sched_task_info(w.sched, 'C', &info), CS_OK);
+        ck_assert(info.user_estimate == 1000.0);
+        if (use) {
+            ck_assert_double_eq_tol(info.estimate, 15.0, 1e-9);
+            ck_assert_int_eq(info.estimate_source, CS_PREDICT_SOURCE_HISTORY);
+        } else {
+            ck_assert(info.estimate == 1000.0);
+        }
+        step(&w, 100);
+        if (use) {
+            ck_assert_uint_eq(w.ndec, 1);
+            expect_start(&w, 0, 'C', CS_REASON_BACKFILL);
+        } else {
+            ck_assert_uint_eq(w.ndec, 0);
+        }
+        world_free(&w);
+        cs_predict_destroy(pred);
+    }
+}
+END_TEST
+
 /* ---- bad input ---------------------------------------------------------- */
 
 START_TEST(bad_input)
@@ -1236,6 +1299,7 @@ int main(void)
     tcase_add_test(tc, node_down_requeues_in_place);
     tcase_add_test(tc, node_down_fails_gang);
     tcase_add_test(tc, drain_cancel_forget);
+    tcase_add_test(tc, predictions_enable_backfill);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     TCase *oom = tcase_create("oom");

@@ -34,6 +34,9 @@
  *   reserves for every blocked task. Reservations are recomputed at every
  *   step, so a task that outlives its estimate cannot corrupt them: its end
  *   is then taken as now + the time it has already run (doubling).
+ * With a predictor in the options and use_predictions set, SJF and HRRN
+ * order and backfilling use the predicted runtime (see predict.h; the
+ * tenant is the key), and every completion trains the predictor.
  * With preemption on, a blocked task of priority P may stop running tasks
  * of priority strictly below P on one node (fewest victims, then lowest
  * priority, then the most recently started: the least work lost). Victims
@@ -77,6 +80,7 @@
 
 #include "cloudsched/common.h"
 #include "cloudsched/pool.h"
+#include "cloudsched/predict.h"
 #include "cloudsched/queue.h"
 #include "cloudsched/task.h"
 
@@ -126,6 +130,13 @@ typedef struct cs_sched_options {
     uint32_t max_scan;            /**< Pending tasks examined per step; 0 (default) = all. */
     const double *resource_weights; /**< Per-resource weights of scored strategies (copied), finite, >= 0, not all 0; NULL = all 1. */
     double fair_half_life;        /**< Half-life of usage decay in seconds (fair share); default 604800 (7 days). */
+    /** Runtime predictor, borrowed (must outlive the scheduler), or NULL
+     *  (default). When set, every completed task's runtime is observed by
+     *  it (key: the tenant; features: the task's). */
+    cs_predict *predictor;
+    /** Non-zero: SJF/HRRN order and backfilling use the predictor's
+     *  estimate (or its fallback rules) instead of the user's; default 0. */
+    int use_predictions;
 } cs_sched_options;
 
 /**
@@ -187,6 +198,8 @@ typedef struct cs_task_info {
     double estimate;       /**< Runtime estimate in use (0 = none). */
     uint32_t replicas;     /**< Replicas running (or that ran last). */
     uint32_t preemptions;  /**< Times it was preempted or requeued by a node failure. */
+    double user_estimate;  /**< The estimate as submitted (0 = none). */
+    int estimate_source;   /**< Where `estimate` came from: a ::cs_predict_source, or 0 for the submitted estimate. */
 } cs_task_info;
 
 /** Task counts by state; submitted == pending + running + done + cancelled + failed. */
@@ -232,7 +245,7 @@ CS_API void cs_sched_destroy(cs_sched *sched);
  * @param[in] now submit time.
  * @return ::CS_OK; ::CS_ERR_INVALID (see ::cs_task_spec_validate; also a
  *         decreasing now); ::CS_ERR_DIMENSION (demand size differs from the
- *         pool's); ::CS_ERR_EXISTS (the id was used before and not
+ *         pool's, or the feature count from the predictor's); ::CS_ERR_EXISTS (the id was used before and not
  *         forgotten); ::CS_ERR_OVERFLOW; ::CS_ERR_NOMEM.
  * @note O(log n) plus the size of the spec.
  */
@@ -261,12 +274,15 @@ CS_API cs_status cs_sched_step(cs_sched *sched, double now, cs_decision *decisio
                                size_t capacity, size_t *count);
 
 /**
- * @brief A running task finished: release its resources, charge its tenant.
+ * @brief A running task finished: release its resources, charge its tenant,
+ *        and let the predictor (if any) learn its runtime.
  * @param[in,out] sched the scheduler.
  * @param[in] task the task.
  * @param[in] now end time.
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL, decreasing now);
- *         ::CS_ERR_NOT_FOUND; ::CS_ERR_STATE (the task is not running).
+ *         ::CS_ERR_NOT_FOUND; ::CS_ERR_STATE (the task is not running);
+ *         ::CS_ERR_NOMEM (the predictor could not store a new key; nothing
+ *         changed).
  */
 CS_API cs_status cs_sched_complete(cs_sched *sched, uint64_t task, double now);
 
