@@ -11,5 +11,6 @@
 #include "cloudsched/common.h"
 #include "cloudsched/pool.h"
 #include "cloudsched/task.h"
+#include "cloudsched/balance.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
