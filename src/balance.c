@@ -106,9 +106,14 @@ typedef struct bal_rec {
     double a, b, t, iw, l, u;
 } bal_rec;
 
+/* x_r(mu), branch-free (minsd/maxsd): breakpoint classes are random, and
+ * the clamp differs from the exact bound only by a rounding near the
+ * breakpoints, which g tolerates. */
 static inline double rec_x(const bal_rec *r, double mu)
 {
-    return mu <= r->a ? r->l : (mu >= r->b ? r->u : r->t + mu * r->iw);
+    double x = r->t + mu * r->iw;
+    x = x > r->l ? x : r->l;
+    return x < r->u ? x : r->u;
 }
 
 static inline bal_rec view_rec(const bal_view *v, size_t i)
@@ -306,46 +311,62 @@ static void result_export(cs_balance_result *dst, const cs_balance_result *src)
 /* ---- selection --------------------------------------------------------- */
 
 /* k-th smallest of v[0..m) (0-based), reordering v. Quickselect with a
- * pseudo-random pivot and a three-way partition, so runs of equal
- * breakpoints cost nothing extra: expected O(m). */
+ * median-of-three pseudo-random pivot: expected O(m). The partitions are
+ * branch-free (Lomuto with an unconditional swap and a counted advance), since
+ * comparisons against the pivot are coin flips that a branch would
+ * mispredict half the time. Runs of equal values are split off by a second
+ * pass, so duplicates cost nothing extra. */
 static double select_kth(double *v, size_t m, size_t k, uint64_t *rng)
 {
     size_t lo = 0, hi = m; /* the answer is in v[lo..hi) */
-    for (;;) {
-        if (hi - lo <= 8) {
-            for (size_t i = lo + 1; i < hi; i++) { /* insertion sort */
-                double x = v[i];
-                size_t j = i;
-                while (j > lo && v[j - 1] > x) {
-                    v[j] = v[j - 1];
-                    j--;
-                }
-                v[j] = x;
-            }
-            return v[k];
-        }
-        double pivot = v[lo + rng_below(rng, hi - lo)];
-        /* Dutch flag: [lo, lt) < pivot, [lt, i) == pivot, (gt, hi) > pivot. */
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
+    while (hi - lo > 16) {
+        double p0 = v[lo + rng_below(rng, hi - lo)], p1 = v[lo + rng_below(rng, hi - lo)],
+               p2 = v[lo + rng_below(rng, hi - lo)];
+        double pivot = p0 < p1 ? (p1 < p2 ? p1 : (p0 < p2 ? p2 : p0))
+                               : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
+        size_t j = lo; /* [lo, j) < pivot */
+        for (size_t i = lo; i < hi; i++) {
             double x = v[i];
-            if (x < pivot) {
-                v[i++] = v[lt];
-                v[lt++] = x;
-            } else if (x > pivot) {
-                v[i] = v[--gt];
-                v[gt] = x;
-            } else {
-                i++;
-            }
+            v[i] = v[j];
+            v[j] = x;
+            j += x < pivot;
         }
-        if (k < lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
-        else
+        if (k < j) {
+            hi = j;
+            continue;
+        }
+        size_t e = j; /* [j, e) == pivot */
+        for (size_t i = j; i < hi; i++) {
+            double x = v[i];
+            v[i] = v[e];
+            v[e] = x;
+            e += x <= pivot;
+        }
+        if (k < e)
             return pivot;
+        lo = e;
     }
+    for (size_t i = lo + 1; i < hi; i++) { /* insertion sort of the rest */
+        double x = v[i];
+        size_t j = i;
+        while (j > lo && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    return v[k];
+}
+
+/* c ? x : 0 without a branch (compilers turn the ternary on doubles into a
+ * jump, which mispredicts on random data). */
+static inline double keep_if(bool c, double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= (uint64_t)0 - (uint64_t)c;
+    memcpy(&x, &bits, sizeof x);
+    return x;
 }
 
 /* ---- g(mu) on a record set ---------------------------------------------- */
@@ -378,19 +399,20 @@ static size_t filter_records(bal_rec *r, size_t m, double lo, double hi, csum *C
                              csum *K)
 {
     size_t k = 0;
+    csum c = *C, kk = *K;
     for (size_t i = 0; i < m; i++) {
-        const bal_rec *e = &r[i];
-        if (e->b <= lo) {
-            csum_add(C, e->u);
-        } else if (e->a >= hi) {
-            csum_add(C, e->l);
-        } else if (e->a <= lo && e->b >= hi) {
-            csum_add(C, e->t);
-            csum_add(K, e->iw);
-        } else {
-            r[k++] = *e;
-        }
+        bal_rec e = r[i];
+        /* Branch-free: the classes of successive records are random. The
+         * record is always copied down; the count advances only if kept.
+         * up, dn and fr are disjoint, so the three terms add to the one. */
+        bool up = e.b <= lo, dn = e.a >= hi, fr = (e.a <= lo) & (e.b >= hi);
+        csum_add(&c, keep_if(up, e.u) + keep_if(dn, e.l) + keep_if(fr, e.t));
+        csum_add(&kk, keep_if(fr, e.iw));
+        r[k] = e;
+        k += !(up | dn | fr);
     }
+    *C = c;
+    *K = kk;
     return k;
 }
 
@@ -400,18 +422,19 @@ static size_t filter_records(bal_rec *r, size_t m, double lo, double hi, csum *C
  * mu* from the compensated sums. Each step takes the median of the
  * breakpoints strictly inside the bracket as pivot, so the count of those
  * at least halves: O(m) expected with quickselect. */
-static double kiwiel(bal_rec *r, size_t m, double lo, double hi, csum *C, csum *K,
+static double kiwiel(bal_rec *r, size_t m, double *plo, double *phi, csum *C, csum *K,
                      double D, double *bp, uint64_t *rng, size_t *steps)
 {
+    double lo = *plo, hi = *phi;
     m = filter_records(r, m, lo, hi, C, K);
     while (m > 0) {
         size_t nb = 0;
-        for (size_t i = 0; i < m; i++) {
+        for (size_t i = 0; i < m; i++) { /* branch-free collection */
             double a = r[i].a, b = r[i].b;
-            if (a > lo && a < hi)
-                bp[nb++] = a;
-            if (b > lo && b < hi)
-                bp[nb++] = b;
+            bp[nb] = a;
+            nb += a > lo && a < hi;
+            bp[nb] = b;
+            nb += b > lo && b < hi;
         }
         if (nb == 0)
             break; /* cannot happen after filter_records; kept for safety */
@@ -426,6 +449,8 @@ static double kiwiel(bal_rec *r, size_t m, double lo, double hi, csum *C, csum *
             lo = hi = p;
         m = filter_records(r, m, lo, hi, C, K);
     }
+    *plo = lo;
+    *phi = hi;
     double k = csum_get(*K);
     double mu;
     if (k > 0) {
@@ -444,9 +469,13 @@ static double kiwiel(bal_rec *r, size_t m, double lo, double hi, csum *C, csum *
 
 /* ---- sampled bracket ------------------------------------------------------ */
 
-#define SAMPLE_SIZE 4096        /* elements drawn for a bracket */
-#define SAMPLE_MIN_N 32768      /* below this many, no sampling */
-#define SAMPLE_Z 4.0            /* standard errors on each side */
+#define SAMPLE_MIN_N 2048       /* below this many, no sampling */
+#define SAMPLE_MAX 65536        /* largest sample */
+/* Standard errors on each side of the bracket. Narrower brackets leave
+ * fewer elements to the exact search but fail (and cost a second pass)
+ * more often: 2.5 gives about 1% failures under a normal approximation,
+ * which measured best on the bench instance. */
+#define SAMPLE_Z 2.5
 
 /* Population sum of x over the sample solved for a target: the sample's
  * own breakpoint problem with g_s(mu) = (C + K mu) / scale + sum_S x_k(mu).
@@ -461,15 +490,26 @@ static bool sample_solve(const bal_rec *smp, size_t s, bal_rec *tmp, double *bp,
     memcpy(tmp, smp, s * sizeof *tmp);
     csum Kc = {K, 0};
     size_t steps = 0;
-    *mu = kiwiel(tmp, s, lo, hi, &C, &Kc, target, bp, rng, &steps);
+    *mu = kiwiel(tmp, s, &lo, &hi, &C, &Kc, target, bp, rng, &steps);
     return true;
+}
+
+/* Slope of g_s at mu: K plus 1 / w of the sample elements free there. */
+static double sample_slope(const bal_rec *smp, size_t s, double K, double mu)
+{
+    double k = K;
+    for (size_t i = 0; i < s; i++)
+        k += keep_if(smp[i].a < mu && mu < smp[i].b, smp[i].iw);
+    return k;
 }
 
 /* Propose (plo, phi) inside (lo, hi) from s sample records of a population
  * of m, with g = C + K mu + population sum. The sample estimates the
  * population sum by (m / s) sum_S x_k(mu), with standard error
- * (m / s) sqrt(s) sigma(mu); the bracket is the sample's solutions for
- * D -/+ SAMPLE_Z standard errors. Unchanged (lo, hi) when not informative. */
+ * (m / s) sqrt(s) sigma(mu); the bracket is where the sample's own function
+ * crosses D -/+ SAMPLE_Z standard errors, found from its solution mu0 by
+ * steps of (standard error / slope), doubled until they cross. Unchanged
+ * (lo, hi) when the sample is not informative. */
 static void propose_bracket(const bal_rec *smp, size_t s, size_t m, csum C, double K,
                             double D, bal_rec *tmp, double *bp, uint64_t *rng,
                             double *lo, double *hi)
@@ -496,129 +536,263 @@ static void propose_bracket(const bal_rec *smp, size_t s, size_t m, csum C, doub
     double floor_se = 1e-9 * ((double)s * absmax + fabs(T)) + DBL_MIN;
     if (se < floor_se)
         se = floor_se;
-    double plo = *lo, phi = *hi, v;
-    if (sample_solve(smp, s, tmp, bp, Cs, Ks, *lo, *hi, T - se, rng, &v))
-        plo = v;
-    if (sample_solve(smp, s, tmp, bp, Cs, Ks, *lo, *hi, T + se, rng, &v))
-        phi = v;
+    double slope = sample_slope(smp, s, Ks, mu0);
+    if (!(slope > 0))
+        return;
+    double plo = *lo, phi = *hi;
+    for (int side = -1; side <= 1; side += 2) {
+        double step = se / slope, target = T + side * se;
+        for (int tries = 0; tries < 60; tries++, step *= 2) {
+            double mu = mu0 + side * step;
+            if (side < 0 && !(mu > *lo))
+                break; /* keep the old end */
+            if (side > 0 && !(mu < *hi))
+                break;
+            double g = g_records(smp, s, Cs, Ks, mu);
+            if ((side < 0 && g <= target) || (side > 0 && g >= target)) {
+                if (side < 0)
+                    plo = mu;
+                else
+                    phi = mu;
+                break;
+            }
+        }
+    }
     if (plo < phi) {
         *lo = plo;
         *hi = phi;
     }
 }
 
-/* ---- passes over the input -------------------------------------------------- */
-
-typedef struct bal_stats {
-    csum lsum, usum;      /* finite bounds */
-    double labs, uabs;    /* sums of |finite bounds|, for the tolerance */
-    size_t linf, uinf;    /* infinite bounds */
-    double amin, bmax;    /* smallest a, largest b */
-    int bad;              /* invalid input seen */
-    int numeric;          /* a finite bound gave a non-finite breakpoint */
-} bal_stats;
-
-/* Classify every element against (lo, hi) (see the file comment), validate
- * it and sum the bounds. Undetermined elements go to rec; returns their
- * count. Branch-free except for the loop: a record is stored for every
- * element and the count advances only for undetermined ones. */
-static size_t classify_pass(const bal_view *v, size_t n, double lo, double hi,
-                            bal_rec *restrict rec, csum *C, csum *K, bal_stats *st)
+/* Sample size for a population of m: the exact search costs about the same
+ * per record for the sample (s records) and for the elements the bracket
+ * leaves (about c m / sqrt(s) of them), so s ~ m^(2/3) balances the two,
+ * the classic Floyd-Rivest proportion; the factor 0.5 measured best. */
+static size_t sample_size(size_t m)
 {
-    const double *restrict W = v->w, *restrict T = v->t, *restrict L = v->l,
-                           *restrict U = v->u;
-    const size_t sw = v->sw, stt = v->st, sl = v->sl, su = v->su;
-    csum c = *C, k = *K, ls = st->lsum, us = st->usum;
-    double labs = st->labs, uabs = st->uabs, amin = st->amin, bmax = st->bmax;
-    size_t linf = st->linf, uinf = st->uinf, m = 0;
-    int bad = 0, numeric = 0;
-    for (size_t i = 0; i < n; i++) {
-        double w = W[i * sw], t = T[i * stt], l = L[i * sl], u = U[i * su];
-        bad |= !((w > 0) & (w < HUGE_VAL) & (fabs(t) < HUGE_VAL) & (l <= u) &
-                 (l < HUGE_VAL) & (u > -HUGE_VAL));
-        double iw = 1.0 / w;
-        double a = w * (l - t), b = w * (u - t);
-        int lfin = l > -HUGE_VAL, ufin = u < HUGE_VAL;
-        numeric |= (lfin & !(fabs(a) < HUGE_VAL)) | (ufin & !(fabs(b) < HUGE_VAL)) |
-                   !(iw < HUGE_VAL);
-        csum_add(&ls, lfin ? l : 0.0);
-        csum_add(&us, ufin ? u : 0.0);
-        labs += lfin ? fabs(l) : 0.0;
-        uabs += ufin ? fabs(u) : 0.0;
-        linf += (size_t)!lfin;
-        uinf += (size_t)!ufin;
-        amin = a < amin ? a : amin;
-        bmax = b > bmax ? b : bmax;
-        int up = b <= lo, dn = a >= hi, fr = (a <= lo) & (b >= hi);
-        double cv = up ? u : (dn ? l : (fr ? t : 0.0));
-        csum_add(&c, cv);
-        csum_add(&k, fr ? iw : 0.0);
-        bal_rec *r = &rec[m];
-        r->a = a;
-        r->b = b;
-        r->t = t;
-        r->iw = iw;
-        r->l = l;
-        r->u = u;
-        m += (size_t) !(up | dn | fr);
-    }
-    *C = c;
-    *K = k;
-    st->lsum = ls;
-    st->usum = us;
-    st->labs = labs;
-    st->uabs = uabs;
-    st->linf = linf;
-    st->uinf = uinf;
-    st->amin = amin;
-    st->bmax = bmax;
-    st->bad |= bad;
-    st->numeric |= numeric;
-    return m;
+    double c = cbrt(0.5 * (double)m);
+    size_t s = (size_t)(c * c);
+    return s > SAMPLE_MAX ? SAMPLE_MAX : (s > m / 4 ? m / 4 : s);
 }
+
+/* ---- passes over the input ---------------------------------------------------
+ *
+ * The two passes over all n elements are branch-free vector code (element
+ * classes are random, and a branch per class would mispredict on a large
+ * fraction of elements). src/balance_lanes.h holds them as a template; it
+ * is instantiated for SSE2 (the x86-64 baseline) and AVX2 (chosen at run
+ * time when the CPU has it), or for plain scalars elsewhere (define
+ * CS_BALANCE_SCALAR to force that). All variants compute bit-identical
+ * results (see the template's comment). */
 
 typedef struct bal_final {
     csum sum;
-    double objective;
+    double objective, lsum, usum;
     size_t nl, nu, nf;
 } bal_final;
 
-/* x_i = clamp(t_i + mu / w_i, l_i, u_i), with the sum, objective and
- * counts. mu = +inf (-inf) gives every x_i = u_i (l_i) exactly. */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && \
+    (defined(__GNUC__) || defined(__clang__)) && !defined(CS_BALANCE_SCALAR)
+#define BAL_X86 1
+#include <immintrin.h>
+#else
+#define BAL_X86 0
+#endif
+
+#if BAL_X86
+/* SSE2 */
+#define LN(name) name##_sse2
+#define LANES_FN __attribute__((unused))
+#define LANES_INLINE static inline __attribute__((always_inline, unused))
+#define VL 2
+typedef __m128d vd;
+typedef __m128d vm;
+typedef __m128i vci;
+#define V_SET(x) _mm_set1_pd(x)
+#define V_LOADU(p) _mm_loadu_pd(p)
+#define V_STOREU(p, v) _mm_storeu_pd((p), (v))
+#define V_ADD(a, b) _mm_add_pd((a), (b))
+#define V_SUB(a, b) _mm_sub_pd((a), (b))
+#define V_MUL(a, b) _mm_mul_pd((a), (b))
+#define V_DIV(a, b) _mm_div_pd((a), (b))
+#define V_MIN(a, b) _mm_min_pd((a), (b))
+#define V_MAX(a, b) _mm_max_pd((a), (b))
+#define C_LE(a, b) _mm_cmple_pd((a), (b))
+#define C_LT(a, b) _mm_cmplt_pd((a), (b))
+#define M_AND(a, b) _mm_and_pd((a), (b))
+#define M_OR(a, b) _mm_or_pd((a), (b))
+#define M_ANDNOT(a, b) _mm_andnot_pd((a), (b))
+#define M_ZERO _mm_setzero_pd()
+#define M_ONES _mm_castsi128_pd(_mm_set1_epi32(-1))
+#define M_BITS(m) _mm_movemask_pd(m)
+#define V_MASK(m, x) _mm_and_pd((m), (x))
+#define V_BLEND(m, x, y) _mm_or_pd(_mm_and_pd((m), (x)), _mm_andnot_pd((m), (y)))
+#define CI_ZERO _mm_setzero_si128()
+#define CI_ADD(c, m) _mm_sub_epi64((c), _mm_castpd_si128(m))
+#define CI_STORE(p, c) _mm_storeu_si128((__m128i *)(void *)(p), (c))
+#include "balance_lanes.h"
+#undef LN
+#undef LANES_FN
+#undef VL
+#undef V_SET
+#undef V_LOADU
+#undef V_STOREU
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_DIV
+#undef V_MIN
+#undef V_MAX
+#undef C_LE
+#undef C_LT
+#undef M_AND
+#undef M_OR
+#undef M_ANDNOT
+#undef M_ZERO
+#undef M_ONES
+#undef M_BITS
+#undef V_MASK
+#undef V_BLEND
+#undef CI_ZERO
+#undef CI_ADD
+#undef CI_STORE
+
+/* AVX2 */
+#undef LANES_INLINE
+#define LN(name) name##_avx2
+#define LANES_FN __attribute__((target("avx2")))
+#define LANES_INLINE static inline __attribute__((always_inline, target("avx2")))
+#define VL 4
+#define vd vd4
+#define vm vm4
+#define vci vci4
+typedef __m256d vd4;
+typedef __m256d vm4;
+typedef __m256i vci4;
+#define V_SET(x) _mm256_set1_pd(x)
+#define V_LOADU(p) _mm256_loadu_pd(p)
+#define V_STOREU(p, v) _mm256_storeu_pd((p), (v))
+#define V_ADD(a, b) _mm256_add_pd((a), (b))
+#define V_SUB(a, b) _mm256_sub_pd((a), (b))
+#define V_MUL(a, b) _mm256_mul_pd((a), (b))
+#define V_DIV(a, b) _mm256_div_pd((a), (b))
+#define V_MIN(a, b) _mm256_min_pd((a), (b))
+#define V_MAX(a, b) _mm256_max_pd((a), (b))
+#define C_LE(a, b) _mm256_cmp_pd((a), (b), _CMP_LE_OQ)
+#define C_LT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
+#define M_AND(a, b) _mm256_and_pd((a), (b))
+#define M_OR(a, b) _mm256_or_pd((a), (b))
+#define M_ANDNOT(a, b) _mm256_andnot_pd((a), (b))
+#define M_ZERO _mm256_setzero_pd()
+#define M_ONES _mm256_castsi256_pd(_mm256_set1_epi32(-1))
+#define M_BITS(m) _mm256_movemask_pd(m)
+#define V_MASK(m, x) _mm256_and_pd((m), (x))
+#define V_BLEND(m, x, y) _mm256_blendv_pd((y), (x), (m))
+#define CI_ZERO _mm256_setzero_si256()
+#define CI_ADD(c, m) _mm256_sub_epi64((c), _mm256_castpd_si256(m))
+#define CI_STORE(p, c) _mm256_storeu_si256((__m256i *)(void *)(p), (c))
+#include "balance_lanes.h"
+#undef vd
+#undef vm
+#undef vci
+
+static bool bal_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
+static size_t classify_pass(const bal_view *v, size_t n, double lo, double hi,
+                            bal_rec *restrict rec, csum *C, csum *K, int *bad)
+{
+    if (bal_have_avx2())
+        return classify_pass_avx2(v, n, lo, hi, rec, C, K, bad);
+    return classify_pass_sse2(v, n, lo, hi, rec, C, K, bad);
+}
+
 static void final_pass(const bal_view *v, size_t n, double mu, double *restrict x,
                        size_t xs, bal_final *f)
 {
-    const double *restrict W = v->w, *restrict T = v->t, *restrict L = v->l,
-                           *restrict U = v->u;
-    const size_t sw = v->sw, stt = v->st, sl = v->sl, su = v->su;
-    csum s = csum_zero;
-    double obj = 0;
-    size_t nl = 0, nu = 0;
+    if (bal_have_avx2())
+        final_pass_avx2(v, n, mu, x, xs, f);
+    else
+        final_pass_sse2(v, n, mu, x, xs, f);
+}
+
+#else /* scalar lanes */
+#define LN(name) name##_scalar
+#define LANES_FN
+#define LANES_INLINE static inline
+#define VL 1
+typedef double vd;
+typedef int vm;
+typedef int64_t vci;
+#define V_SET(x) (x)
+#define V_LOADU(p) (*(p))
+#define V_STOREU(p, v) (*(p) = (v))
+#define V_ADD(a, b) ((a) + (b))
+#define V_SUB(a, b) ((a) - (b))
+#define V_MUL(a, b) ((a) * (b))
+#define V_DIV(a, b) ((a) / (b))
+#define V_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define V_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define C_LE(a, b) ((a) <= (b))
+#define C_LT(a, b) ((a) < (b))
+#define M_AND(a, b) ((a) & (b))
+#define M_OR(a, b) ((a) | (b))
+#define M_ANDNOT(a, b) (!(a) & (b))
+#define M_ZERO 0
+#define M_ONES 1
+#define M_BITS(m) (m)
+#define V_MASK(m, x) ((m) ? (x) : 0.0)
+#define V_BLEND(m, x, y) ((m) ? (x) : (y))
+#define CI_ZERO 0
+#define CI_ADD(c, m) ((c) + (m))
+#define CI_STORE(p, c) (*(p) = (c))
+#include "balance_lanes.h"
+
+static size_t classify_pass(const bal_view *v, size_t n, double lo, double hi,
+                            bal_rec *restrict rec, csum *C, csum *K, int *bad)
+{
+    return classify_pass_scalar(v, n, lo, hi, rec, C, K, bad);
+}
+
+static void final_pass(const bal_view *v, size_t n, double mu, double *restrict x,
+                       size_t xs, bal_final *f)
+{
+    final_pass_scalar(v, n, mu, x, xs, f);
+}
+#endif
+
+/* Error path only: sum the bounds exactly-ish and find min a, max b. */
+static void bounds_pass(const bal_view *v, size_t n, double *lsum, double *usum,
+                        double *amin, double *bmax)
+{
+    csum ls = csum_zero, us = csum_zero;
+    bool linf = false, uinf = false;
+    *amin = HUGE_VAL;
+    *bmax = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
-        double w = W[i * sw], t = T[i * stt], l = L[i * sl], u = U[i * su];
-        double xi = t + mu * (1.0 / w);
-        xi = xi < l ? l : xi;
-        xi = xi > u ? u : xi;
-        x[i * xs] = xi;
-        csum_add(&s, xi);
-        double d = xi - t;
-        obj += w * d * d;
-        int atl = xi <= l;
-        nl += (size_t)atl;
-        nu += (size_t)(!atl & (xi >= u));
+        bal_rec r = view_rec(v, i);
+        if (r.l == -HUGE_VAL)
+            linf = true;
+        else
+            csum_add(&ls, r.l);
+        if (r.u == HUGE_VAL)
+            uinf = true;
+        else
+            csum_add(&us, r.u);
+        *amin = r.a < *amin ? r.a : *amin;
+        *bmax = r.b > *bmax ? r.b : *bmax;
     }
-    f->sum = s;
-    f->objective = obj;
-    f->nl = nl;
-    f->nu = nu;
-    f->nf = n - nl - nu;
+    *lsum = linf ? -HUGE_VAL : csum_get(ls);
+    *usum = uinf ? HUGE_VAL : csum_get(us);
 }
 
 /* ---- the continuous solver ------------------------------------------------ */
 
-/* Elements whose record count is above this go through another sampled
- * bracket before the exact median search. */
-#define RECORDS_SAMPLE_MIN 16384
+/* While more records than this remain, another sampled bracket is tried
+ * before the exact median search. */
+#define RECORDS_SAMPLE_MIN 4096
 
 /* Solve the problem described by v; x receives the solution. With `clip`,
  * a total above sum u means "as much as fits" (x = u) instead of
@@ -642,7 +816,7 @@ static cs_status solve_core(cs_balance_workspace *ws, const bal_view *v, size_t 
 
     /* 1. Sampled bracket. */
     if (n >= SAMPLE_MIN_N) {
-        size_t s = SAMPLE_SIZE;
+        size_t s = sample_size(n);
         bool ok = true;
         for (size_t k = 0; k < s && ok; k++) {
             rec[k] = view_rec(v, rng_below(&rng, n));
@@ -652,101 +826,91 @@ static cs_status solve_core(cs_balance_workspace *ws, const bal_view *v, size_t 
             propose_bracket(rec, s, n, csum_zero, 0.0, D, rec + s, bp, &rng, &lo, &hi);
     }
 
-    /* 2. Classify against the bracket. */
-    bal_stats sts = {csum_zero, csum_zero, 0, 0, 0, 0, HUGE_VAL, -HUGE_VAL, 0, 0};
+    /* 2. Classify against the bracket (and validate). */
+    int bad = 0;
     csum C = csum_zero, K = csum_zero;
-    size_t m = classify_pass(v, n, lo, hi, rec, &C, &K, &sts);
+    size_t m = classify_pass(v, n, lo, hi, rec, &C, &K, &bad);
     res->passes = 1;
-    if (sts.bad)
+    if (bad)
         return CS_ERR_INVALID;
-    if (sts.numeric)
-        return CS_ERR_NUMERIC;
 
-    /* Feasibility: D within [sum l, sum u] up to rounding of those sums. */
-    double lsum = sts.linf ? -HUGE_VAL : csum_get(sts.lsum);
-    double usum = sts.uinf ? HUGE_VAL : csum_get(sts.usum);
-    double ltol = 8 * DBL_EPSILON * sts.labs, utol = 8 * DBL_EPSILON * sts.uabs;
-    res->min_total = lsum;
-    res->max_total = usum;
-    double mu;
-    if (D < lsum - ltol) {
-        res->mu = sts.amin;
-        return CS_ERR_INFEASIBLE;
-    } else if (D > usum + utol && !clip) {
-        res->mu = sts.bmax;
-        return CS_ERR_INFEASIBLE;
-    } else if (D >= usum) {
-        mu = HUGE_VAL; /* every x_i = u_i */
-    } else if (D <= lsum) {
-        mu = -HUGE_VAL; /* every x_i = l_i */
-    } else {
-        /* 3. Verify the bracket; redo the pass on the right side if wrong. */
-        double Kv = csum_get(K);
-        bool below = lo > -HUGE_VAL && D < g_records(rec, m, C, Kv, lo);
-        bool above = !below && hi < HUGE_VAL && D > g_records(rec, m, C, Kv, hi);
-        if (below || above) {
-            if (below) {
-                hi = lo;
-                lo = -HUGE_VAL;
-            } else {
-                lo = hi;
-                hi = HUGE_VAL;
-            }
-            bal_stats again = sts; /* the stats were complete; only C, K, rec change */
-            C = csum_zero;
-            K = csum_zero;
-            m = classify_pass(v, n, lo, hi, rec, &C, &K, &again);
-            res->passes = 2;
+    /* 3. Verify the bracket exactly; redo the pass on the right side if the
+     *    sample misled it. */
+    bool below = lo > -HUGE_VAL && D < g_records(rec, m, C, csum_get(K), lo);
+    bool above = !below && hi < HUGE_VAL && D > g_records(rec, m, C, csum_get(K), hi);
+    if (below || above) {
+        if (below) {
+            hi = lo;
+            lo = -HUGE_VAL;
+        } else {
+            lo = hi;
+            hi = HUGE_VAL;
         }
-        /* 4. Sampled brackets on the records while many remain. */
-        while (m >= RECORDS_SAMPLE_MIN) {
-            size_t s = SAMPLE_SIZE;
-            bal_rec *smp = rec + m; /* room: cap_core >= n >= m + 2 s? checked below */
-            if (m + 2 * s > ws->cap_core)
-                break;
-            for (size_t k = 0; k < s; k++)
-                smp[k] = rec[rng_below(&rng, m)];
-            double plo = lo, phi = hi;
-            propose_bracket(smp, s, m, C, csum_get(K), D, smp + s, bp, &rng, &plo, &phi);
-            if (plo == lo && phi == hi)
-                break;
-            /* Verify before committing: g at plo and phi over the records. */
-            double Kv2 = csum_get(K);
-            double gl = plo > -HUGE_VAL ? g_records(rec, m, C, Kv2, plo) : -HUGE_VAL;
-            double gh = phi < HUGE_VAL ? g_records(rec, m, C, Kv2, phi) : HUGE_VAL;
-            if (D < gl)
-                hi = plo;
-            else if (D > gh)
-                lo = phi;
-            else {
-                lo = plo;
-                hi = phi;
-            }
-            size_t before = m;
-            m = filter_records(rec, m, lo, hi, &C, &K);
-            if (m * 2 > before)
-                break; /* the sample is not helping; the exact search takes over */
-        }
-        /* 5. Exact median-of-breakpoints search on what is left. */
-        size_t steps = 0;
-        mu = kiwiel(rec, m, lo, hi, &C, &K, D, bp, &rng, &steps);
-        res->iterations = steps;
-        /* A finite mu keeps every x_i finite: a free element has
-         * |mu / w_i| <= |mu| K = |D - C|. */
-        if (!isfinite(mu))
-            return CS_ERR_NUMERIC;
+        C = csum_zero;
+        K = csum_zero;
+        m = classify_pass(v, n, lo, hi, rec, &C, &K, &bad);
+        res->passes = 2;
     }
+
+    /* 4. Sampled brackets on the records while many remain. */
+    while (m >= RECORDS_SAMPLE_MIN && m + 2 * sample_size(m) <= ws->cap_core) {
+        size_t s = sample_size(m);
+        bal_rec *smp = rec + m;
+        for (size_t k = 0; k < s; k++)
+            smp[k] = rec[rng_below(&rng, m)];
+        double plo = lo, phi = hi;
+        propose_bracket(smp, s, m, C, csum_get(K), D, smp + s, bp, &rng, &plo, &phi);
+        if (plo == lo && phi == hi)
+            break;
+        /* Verify before committing: g at plo and phi over the records. */
+        double Kv = csum_get(K);
+        if (plo > -HUGE_VAL && D < g_records(rec, m, C, Kv, plo))
+            hi = plo;
+        else if (phi < HUGE_VAL && D > g_records(rec, m, C, Kv, phi))
+            lo = phi;
+        else {
+            lo = plo;
+            hi = phi;
+        }
+        size_t before = m;
+        m = filter_records(rec, m, lo, hi, &C, &K);
+        if (m * 2 > before)
+            break; /* the sample is not helping; the exact search takes over */
+    }
+
+    /* 5. Exact median-of-breakpoints search on what is left. */
+    size_t steps = 0;
+    double mu = kiwiel(rec, m, &lo, &hi, &C, &K, D, bp, &rng, &steps);
+    res->iterations = steps;
+
+    /* Feasibility falls out of the search: if g is flat up to +inf (every
+     * element at its upper bound) and still below D, D > sum u; likewise
+     * below. The tolerance absorbs the rounding of the sums. */
+    if (!(csum_get(K) > 0)) {
+        double c = csum_get(C), tol = 8 * DBL_EPSILON * (fabs(c) + fabs(D));
+        bool over = hi == HUGE_VAL && D > c + tol, under = lo == -HUGE_VAL && D < c - tol;
+        if ((over && !clip) || under || (n == 0 && D != 0 && !clip)) {
+            double amin, bmax;
+            bounds_pass(v, n, &res->min_total, &res->max_total, &amin, &bmax);
+            res->mu = n == 0 ? 0 : (over ? bmax : amin);
+            return CS_ERR_INFEASIBLE;
+        }
+    }
+    /* Overflow shows in the sums or the multiplier (a breakpoint beyond the
+     * double range only matters if mu* gets there too). A finite mu keeps
+     * every x_i finite: a free element has |mu / w_i| <= |mu| K = |D - C|. */
+    if (!isfinite(mu) || !isfinite(csum_get(C)) || !isfinite(csum_get(K)))
+        return CS_ERR_NUMERIC;
     *mu_out = mu;
     bal_final f;
     final_pass(v, n, mu, x, xs, &f);
     res->passes += 1;
-    if (n == 0)
-        res->mu = 0;
-    else
-        res->mu = mu == HUGE_VAL ? sts.bmax : (mu == -HUGE_VAL ? sts.amin : mu);
+    res->mu = mu;
     res->objective = f.objective;
     res->objective_continuous = f.objective;
     res->sum = csum_get(f.sum);
+    res->min_total = f.lsum;
+    res->max_total = f.usum;
     res->num_lower = f.nl;
     res->num_upper = f.nu;
     res->num_free = f.nf;
@@ -938,11 +1102,7 @@ static cs_status solve_int_core(cs_balance_workspace *ws, const bal_view *v,
         double w = v->w[i * v->sw], t = v->t[i * v->st];
         double l = dl[i], u = du[i];
         double yv;
-        if (mu == HUGE_VAL) {
-            yv = u;
-        } else if (mu == -HUGE_VAL) {
-            yv = l;
-        } else {
+        {
             yv = ceil(ws->xc[i] - 0.5);
             yv = yv < l ? l : (yv > u ? u : yv);
             if (!(fabs(yv) < (double)CS_BALANCE_INT_MAX))
