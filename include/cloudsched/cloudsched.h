@@ -12,5 +12,6 @@
 #include "cloudsched/pool.h"
 #include "cloudsched/task.h"
 #include "cloudsched/balance.h"
+#include "cloudsched/qp.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */
