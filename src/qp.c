@@ -99,6 +99,7 @@ struct cs_qp_workspace {
     double *rhsx, *rhsz, *rcv; /* right-hand sides of the Newton steps */
     /* unscaled candidate solution and checks */
     double *ux, *uy, *uz, *uzb, *un1, *un2, *ume, *umi;
+    double *ud; /* candidate unbounded direction */
 };
 
 static void ws_free_arrays(cs_qp_workspace *w)
@@ -109,7 +110,7 @@ static void ws_free_arrays(cs_qp_workspace *w)
                          &w->z1,  &w->x2,  &w->z2,  &w->rx,  &w->rz,  &w->Px,  &w->hs,
                          &w->wn1, &w->wn2, &w->wn3, &w->wm1, &w->wm2, &w->wm3, &w->ux,
                          &w->uy,  &w->uz,  &w->uzb, &w->un1, &w->un2, &w->ume, &w->umi,
-                         &w->rhsx, &w->rhsz, &w->rcv};
+                         &w->rhsx, &w->rhsz, &w->rcv, &w->ud};
     for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
         cs__free(&w->alloc, *arrays[k]);
     cs__free(&w->alloc, w->lidx);
@@ -198,6 +199,7 @@ cs_status cs_qp_workspace_create(size_t n, size_t m_eq, size_t m_in,
     QP_ALLOC(rhsx, n);
     QP_ALLOC(rhsz, mrows);
     QP_ALLOC(rcv, mrows);
+    QP_ALLOC(ud, n);
     QP_ALLOC(uy, m_eq);
     QP_ALLOC(uz, m_in);
     QP_ALLOC(ume, m_eq);
@@ -715,49 +717,51 @@ static bool primal_certificate(cs_qp_workspace *w, const cs_qp_problem *p, doubl
     for (size_t k = 0; k < mi; k++)
         for (size_t j = 0; j < n; j++)
             sc[j] += fabs(p->G[k * n + j] * w->uz[k]);
-    for (size_t j = 0; j < n; j++)
-        if (!(fabs(r[j]) <= eps * sc[j]))
-            return false;
+    /* normwise: every column's residual against the largest column scale */
+    if (!(norm_inf(r, n) <= eps * norm_inf(sc, n)))
+        return false;
     return true;
 }
 
 /* Dual infeasibility: from the scaled x, a direction d in caller units with
- * q'd = -1, checked for Pd = 0, Ad = 0, Gd <= 0 and the bounds' signs. Leaves
- * it in ux when true. */
+ * q'd = -1, checked for Pd = 0, Ad = 0, Gd <= 0 and the bounds' signs, each
+ * to eps relative to the norms of the data and of d. Leaves it in ud when
+ * true. */
 static bool dual_certificate(cs_qp_workspace *w, const cs_qp_problem *p, double eps)
 {
     size_t n = w->n, me = w->me, mi = w->mi;
     int ni = (int)n;
     if (p->q == NULL)
         return false;
+    double *d = w->ud;
     for (size_t j = 0; j < n; j++)
-        w->ux[j] = w->D[j] * w->x[j];
-    double qd = dot(p->q, w->ux, n);
+        d[j] = w->D[j] * w->x[j];
+    double qd = dot(p->q, d, n);
     if (!(qd < 0) || !isfinite(qd))
         return false;
     for (size_t j = 0; j < n; j++)
-        w->ux[j] /= -qd;
-    const double *d = w->ux;
+        d[j] /= -qd;
     double dn = norm_inf(d, n);
     if (p->P != NULL) {
-        double *pd = w->un1;
+        double *pd = w->un1, pnorm = 0;
         cblas_dsymv(CblasRowMajor, CblasLower, ni, 1.0, p->P, ni, d, 1, 0.0, pd, 1);
         for (size_t i = 0; i < n; i++) {
-            double sc = 0;
+            double rs = 0; /* row sums of |P| from the lower triangle */
             for (size_t j = 0; j < n; j++)
-                sc += fabs((j <= i ? p->P[i * n + j] : p->P[j * n + i]) * d[j]);
-            if (!(fabs(pd[i]) <= eps * sc))
-                return false;
+                rs += fabs(j <= i ? p->P[i * n + j] : p->P[j * n + i]);
+            pnorm = fmax(pnorm, rs);
         }
+        if (!(norm_inf(pd, n) <= eps * pnorm * dn))
+            return false;
     }
     for (size_t k = 0; k < me + mi; k++) {
         const double *row = k < me ? p->A + k * n : p->G + (k - me) * n;
-        double v = 0, sc = 0;
+        double v = 0, rn = 0;
         for (size_t j = 0; j < n; j++) {
             v += row[j] * d[j];
-            sc += fabs(row[j] * d[j]);
+            rn += fabs(row[j]);
         }
-        double tol = eps * sc;
+        double tol = eps * rn * dn;
         if (k < me ? !(fabs(v) <= tol) : !(v <= tol))
             return false;
     }
@@ -931,7 +935,7 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
             return CS_ERR_INFEASIBLE;
         }
         if (dual_certificate(w, &p, st.eps_infeasible)) {
-            memcpy(res.x, w->ux, n * sizeof(double));
+            memcpy(res.x, w->ud, n * sizeof(double));
             res.iterations = iter;
             res.objective = res.dual_objective = -HUGE_VAL;
             res.primal_residual = res.dual_residual = res.gap = HUGE_VAL;
@@ -960,14 +964,25 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
         for (size_t j = 0; j < n; j++)
             w->rhsx[j] = -w->q[j];
         solve_kkt(w, &st, w->rhsx, w->bv, w->x2, w->z2);
-        /* denominator of dtau: -[(x2 - xi)'P(x2 - xi) + z2'H z2 + kappa / tau] */
-        for (size_t j = 0; j < n; j++)
-            w->wn1[j] = w->x2[j] - x[j] / tau;
-        pmul(w, w->wn1, w->wn2);
-        double den = dot(w->wn1, w->wn2, n) + kappa / tau;
-        for (size_t r = me; r < m; r++)
-            den += w->hs[r] * w->z2[r] * w->z2[r];
-        den = -den;
+        /* Denominator of dtau: (q + 2 P xi)'x2 + b'z2 - xi'P xi - kappa / tau,
+         * xi = x / tau. For the exact K it equals
+         * -[(x2 - xi)'P(x2 - xi) + z2'H z2 + kappa / tau] < 0, but it must be
+         * computed from the x2, z2 actually obtained: along directions that
+         * only the regularisation makes non-singular (a free variable with no
+         * curvature), x2 is of order 1 / delta and the omitted delta |x2|^2
+         * term dominates. Should rounding make it non-negative, fall back on
+         * the exact-K form. */
+        double den = dot(w->q, w->x2, n) + 2.0 / tau * dot(w->Px, w->x2, n) +
+                     dot(w->bv, w->z2, m) - dot(x, w->Px, n) / (tau * tau) - kappa / tau;
+        if (!(den < 0)) {
+            for (size_t j = 0; j < n; j++)
+                w->wn1[j] = w->x2[j] - x[j] / tau;
+            pmul(w, w->wn1, w->wn2);
+            den = dot(w->wn1, w->wn2, n) + kappa / tau;
+            for (size_t r = me; r < m; r++)
+                den += w->hs[r] * w->z2[r] * w->z2[r];
+            den = -den;
+        }
 
         /* predictor (sigma = 0) then corrector: two passes of the same solve */
         double dtau = 0, dkappa = 0, dtau_a = 0, dkappa_a = 0, alpha = 0, sigma = 0;
