@@ -100,6 +100,10 @@ struct cs_qp_workspace {
     /* unscaled candidate solution and checks */
     double *ux, *uy, *uz, *uzb, *un1, *un2, *ume, *umi;
     double *ud; /* candidate unbounded direction */
+    double *bx, *by, *bz, *bzb; /* best iterate so far (caller units) */
+    /* norms of the scaled data for the certificate tests */
+    double *rn1;  /* me + mi: row sums of |A~| and |G~| */
+    double pnorm; /* largest row sum of |P~| */
 };
 
 static void ws_free_arrays(cs_qp_workspace *w)
@@ -110,7 +114,8 @@ static void ws_free_arrays(cs_qp_workspace *w)
                          &w->z1,  &w->x2,  &w->z2,  &w->rx,  &w->rz,  &w->Px,  &w->hs,
                          &w->wn1, &w->wn2, &w->wn3, &w->wm1, &w->wm2, &w->wm3, &w->ux,
                          &w->uy,  &w->uz,  &w->uzb, &w->un1, &w->un2, &w->ume, &w->umi,
-                         &w->rhsx, &w->rhsz, &w->rcv, &w->ud};
+                         &w->rhsx, &w->rhsz, &w->rcv, &w->ud, &w->rn1, &w->bx,
+                         &w->by, &w->bz, &w->bzb};
     for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
         cs__free(&w->alloc, *arrays[k]);
     cs__free(&w->alloc, w->lidx);
@@ -200,6 +205,11 @@ cs_status cs_qp_workspace_create(size_t n, size_t m_eq, size_t m_in,
     QP_ALLOC(rhsz, mrows);
     QP_ALLOC(rcv, mrows);
     QP_ALLOC(ud, n);
+    QP_ALLOC(bx, n);
+    QP_ALLOC(bzb, n);
+    QP_ALLOC(by, m_eq);
+    QP_ALLOC(bz, m_in);
+    QP_ALLOC(rn1, m_eq + m_in);
     QP_ALLOC(uy, m_eq);
     QP_ALLOC(uz, m_in);
     QP_ALLOC(ume, m_eq);
@@ -215,11 +225,23 @@ cs_status cs_qp_workspace_create(size_t n, size_t m_eq, size_t m_in,
 
 /* ---- small vector helpers --------------------------------------------------- */
 
+/* max / min without the libm call (fmax is not inlined without fast-math);
+ * NaN is not expected here (the data were validated). */
+static inline double dmax(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+static inline double dmin(double a, double b)
+{
+    return a < b ? a : b;
+}
+
 static double norm_inf(const double *v, size_t k)
 {
     double r = 0;
     for (size_t i = 0; i < k; i++)
-        r = fmax(r, fabs(v[i]));
+        r = dmax(r, fabs(v[i]));
     return r;
 }
 
@@ -296,7 +318,8 @@ static double clamp_scale(double v)
 static void setup(cs_qp_workspace *w, const cs_qp_problem *p, const cs_qp_settings *st)
 {
     size_t n = w->n, me = w->me, mi = w->mi;
-    /* P: the lower triangle of the row-major input, mirrored. */
+    /* P: the lower triangle of the row-major input, mirrored; A and G
+     * transposed to column-major. */
     for (size_t j = 0; j < n; j++)
         for (size_t i = j; i < n; i++) {
             double v = p->P != NULL ? p->P[i * n + j] : 0.0;
@@ -315,60 +338,90 @@ static void setup(cs_qp_workspace *w, const cs_qp_problem *p, const cs_qp_settin
     }
     for (size_t r = 0; r < me + mi; r++)
         w->E[r] = 1.0;
+    w->c = 1.0;
 
     /* Ruiz: divide every column of the KKT matrix [P A'; A 0] and every
-     * constraint row by the square root of its infinity norm, repeatedly. */
-    double *cs = w->wn1, *rs = w->wm1;
+     * constraint row by the square root of its infinity norm, repeatedly,
+     * until all those norms are within a factor 2 of 1. The norms of the
+     * scaled matrix are read from the unscaled entries and the factors so
+     * far; the matrices are scaled once at the end. */
+    double *cs = w->wn1, *rs = w->wm1, *D = w->D, *E = w->E;
     for (int it = 0; it < st->equilibrate_iter; it++) {
-        for (size_t j = 0; j < n; j++) {
-            double c = 0;
-            for (size_t i = 0; i < n; i++)
-                c = fmax(c, fabs(w->P[i + j * n]));
-            for (size_t r = 0; r < me; r++)
-                c = fmax(c, fabs(w->A[r + j * me]));
-            for (size_t r = 0; r < mi; r++)
-                c = fmax(c, fabs(w->G[r + j * mi]));
-            cs[j] = c > 0 ? clamp_scale(1.0 / sqrt(c)) : 1.0;
-        }
         for (size_t r = 0; r < me + mi; r++)
             rs[r] = 0;
-        for (size_t j = 0; j < n; j++) {
-            for (size_t r = 0; r < me; r++)
-                rs[r] = fmax(rs[r], fabs(w->A[r + j * me]));
-            for (size_t r = 0; r < mi; r++)
-                rs[me + r] = fmax(rs[me + r], fabs(w->G[r + j * mi]));
-        }
-        for (size_t r = 0; r < me + mi; r++)
-            rs[r] = rs[r] > 0 ? clamp_scale(1.0 / sqrt(rs[r])) : 1.0;
-        for (size_t j = 0; j < n; j++) {
+        double worst = 1;
+        for (size_t j = 0; j < n; j++) { /* column and row norms in one pass */
+            double c = 0;
+            const double *Pj = w->P + j * n, *Aj = w->A + j * me, *Gj = w->G + j * mi;
             for (size_t i = 0; i < n; i++)
-                w->P[i + j * n] *= cs[i] * cs[j];
-            for (size_t r = 0; r < me; r++)
-                w->A[r + j * me] *= rs[r] * cs[j];
-            for (size_t r = 0; r < mi; r++)
-                w->G[r + j * mi] *= rs[me + r] * cs[j];
-            w->q[j] *= cs[j];
-            w->D[j] *= cs[j];
+                c = dmax(c, fabs(Pj[i]) * D[i]);
+            c *= D[j] * w->c;
+            for (size_t r = 0; r < me; r++) {
+                double v = fabs(Aj[r]) * E[r] * D[j];
+                c = dmax(c, v);
+                rs[r] = dmax(rs[r], v);
+            }
+            for (size_t r = 0; r < mi; r++) {
+                double v = fabs(Gj[r]) * E[me + r] * D[j];
+                c = dmax(c, v);
+                rs[me + r] = dmax(rs[me + r], v);
+            }
+            worst = dmax(worst, c > 0 ? dmax(c, 1 / c) : 1);
+            cs[j] = c > 0 ? clamp_scale(1.0 / sqrt(c)) : 1.0;
         }
+        for (size_t r = 0; r < me + mi; r++) {
+            worst = dmax(worst, rs[r] > 0 ? dmax(rs[r], 1 / rs[r]) : 1);
+            rs[r] = rs[r] > 0 ? clamp_scale(1.0 / sqrt(rs[r])) : 1.0;
+        }
+        if (worst <= 2.0)
+            break;
+        for (size_t j = 0; j < n; j++)
+            D[j] *= cs[j];
         for (size_t r = 0; r < me + mi; r++)
-            w->E[r] *= rs[r];
+            E[r] *= rs[r];
+    }
+    for (size_t j = 0; j < n; j++) {
+        double *Pj = w->P + j * n, *Aj = w->A + j * me, *Gj = w->G + j * mi;
+        for (size_t i = 0; i < n; i++)
+            Pj[i] *= D[i] * D[j];
+        for (size_t r = 0; r < me; r++)
+            Aj[r] *= E[r] * D[j];
+        for (size_t r = 0; r < mi; r++)
+            Gj[r] *= E[me + r] * D[j];
+        w->q[j] *= D[j];
     }
     /* Cost scaling: the objective's columns and q to about unit size. */
     double pc = 0;
     for (size_t j = 0; j < n; j++) {
         double c = 0;
         for (size_t i = 0; i < n; i++)
-            c = fmax(c, fabs(w->P[i + j * n]));
+            c = dmax(c, fabs(w->P[i + j * n]));
         pc += c;
     }
     pc /= (double)n;
-    double qn = norm_inf(w->q, n), big = fmax(pc, qn);
+    double qn = norm_inf(w->q, n), big = dmax(pc, qn);
     w->c = st->equilibrate_iter > 0 && big > 0 ? clamp_scale(1.0 / big) : 1.0;
     if (w->c != 1.0) {
         for (size_t k = 0; k < n * n; k++)
             w->P[k] *= w->c;
         for (size_t j = 0; j < n; j++)
             w->q[j] *= w->c;
+    }
+    /* Norms of the scaled data, for the certificate tests. */
+    w->pnorm = 0;
+    for (size_t j = 0; j < n; j++) {
+        double c = 0;
+        for (size_t i = 0; i < n; i++)
+            c += fabs(w->P[i + j * n]);
+        w->pnorm = dmax(w->pnorm, c); /* column sums = row sums: P~ is symmetric */
+    }
+    for (size_t r = 0; r < me + mi; r++)
+        w->rn1[r] = 0;
+    for (size_t j = 0; j < n; j++) {
+        for (size_t r = 0; r < me; r++)
+            w->rn1[r] += fabs(w->A[r + j * me]);
+        for (size_t r = 0; r < mi; r++)
+            w->rn1[me + r] += fabs(w->G[r + j * mi]);
     }
     /* Right-hand sides and bound rows. */
     for (size_t r = 0; r < me; r++)
@@ -504,7 +557,7 @@ static double kkt_residual(cs_qp_workspace *w, const double *rx, const double *r
         ez[r] = rz[r] - ez[r];
     for (size_t r = me; r < m; r++)
         ez[r] = rz[r] - (ez[r] - w->hs[r] * dz[r]);
-    return fmax(norm_inf(ex, n), norm_inf(ez, m));
+    return dmax(norm_inf(ex, n), norm_inf(ez, m));
 }
 
 /* Solve K0 (dx, dz) = (rx, rz) with the regularised factorisation and
@@ -517,7 +570,7 @@ static void solve_kkt(cs_qp_workspace *w, const cs_qp_settings *st, const double
     if (st->refine_iter <= 0)
         return;
     double *ex = w->wn2, *ez = w->wm1, *cx = w->wn3, *cz = w->wm3;
-    double rnorm = fmax(norm_inf(rx, n), norm_inf(rz, m));
+    double rnorm = dmax(norm_inf(rx, n), norm_inf(rz, m));
     double err = kkt_residual(w, rx, rz, dx, dz, ex, ez);
     for (int it = 0; it < st->refine_iter && err > 1e-14 * (1 + rnorm); it++) {
         solve_reduced(w, ex, ez, cx, cz);
@@ -591,30 +644,30 @@ static void evaluate(cs_qp_workspace *w, const cs_qp_problem *p, qp_eval *ev)
     if (me > 0) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)me, ni, 1.0, p->A, ni, x, 1, 0.0, w->ume,
                     1);
-        pscale = fmax(pscale, fmax(norm_inf(w->ume, me), norm_inf(p->b, me)));
+        pscale = dmax(pscale, dmax(norm_inf(w->ume, me), norm_inf(p->b, me)));
         for (size_t k = 0; k < me; k++)
-            pres = fmax(pres, fabs(w->ume[k] - p->b[k]));
+            pres = dmax(pres, fabs(w->ume[k] - p->b[k]));
     }
     if (mi > 0) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)mi, ni, 1.0, p->G, ni, x, 1, 0.0, w->umi,
                     1);
-        pscale = fmax(pscale, fmax(norm_inf(w->umi, mi), norm_inf(p->h, mi)));
+        pscale = dmax(pscale, dmax(norm_inf(w->umi, mi), norm_inf(p->h, mi)));
         for (size_t k = 0; k < mi; k++)
-            pres = fmax(pres, w->umi[k] - p->h[k]);
+            pres = dmax(pres, w->umi[k] - p->h[k]);
     }
     for (size_t j = 0; j < n; j++) {
         if (p->lower != NULL && p->lower[j] > -HUGE_VAL) {
-            pres = fmax(pres, p->lower[j] - x[j]);
-            pscale = fmax(pscale, fabs(p->lower[j]));
+            pres = dmax(pres, p->lower[j] - x[j]);
+            pscale = dmax(pscale, fabs(p->lower[j]));
         }
         if (p->upper != NULL && p->upper[j] < HUGE_VAL) {
-            pres = fmax(pres, x[j] - p->upper[j]);
-            pscale = fmax(pscale, fabs(p->upper[j]));
+            pres = dmax(pres, x[j] - p->upper[j]);
+            pscale = dmax(pscale, fabs(p->upper[j]));
         }
     }
     /* stationarity: P x + q + A'y + G'z + z_bound */
-    double dscale = fmax(norm_inf(px, n), p->q != NULL ? norm_inf(p->q, n) : 0.0);
-    dscale = fmax(dscale, norm_inf(w->uzb, n));
+    double dscale = dmax(norm_inf(px, n), p->q != NULL ? norm_inf(p->q, n) : 0.0);
+    dscale = dmax(dscale, norm_inf(w->uzb, n));
     memcpy(r, px, n * sizeof *r);
     if (p->q != NULL)
         for (size_t j = 0; j < n; j++)
@@ -622,13 +675,13 @@ static void evaluate(cs_qp_workspace *w, const cs_qp_problem *p, qp_eval *ev)
     double *t = w->wn3;
     if (me > 0) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)me, ni, 1.0, p->A, ni, w->uy, 1, 0.0, t, 1);
-        dscale = fmax(dscale, norm_inf(t, n));
+        dscale = dmax(dscale, norm_inf(t, n));
         for (size_t j = 0; j < n; j++)
             r[j] += t[j];
     }
     if (mi > 0) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)mi, ni, 1.0, p->G, ni, w->uz, 1, 0.0, t, 1);
-        dscale = fmax(dscale, norm_inf(t, n));
+        dscale = dmax(dscale, norm_inf(t, n));
         for (size_t j = 0; j < n; j++)
             r[j] += t[j];
     }
@@ -655,25 +708,52 @@ static void evaluate(cs_qp_workspace *w, const cs_qp_problem *p, qp_eval *ev)
     ev->gap = fabs(ev->pobj - ev->dobj);
 }
 
-static bool converged(const qp_eval *ev, const cs_qp_settings *st)
+/* The largest of the three residuals over its tolerance: <= 1 is solved. */
+static double merit(const qp_eval *ev, const cs_qp_settings *st)
 {
     double ea = st->eps_abs, er = st->eps_rel;
-    return ev->pres <= ea + er * ev->pscale && ev->dres <= ea + er * ev->dscale &&
-           ev->gap <= ea + er * fmax(fabs(ev->pobj), fabs(ev->dobj));
+    double a = ev->pres / (ea + er * ev->pscale), b = ev->dres / (ea + er * ev->dscale);
+    double c = ev->gap / (ea + er * dmax(fabs(ev->pobj), fabs(ev->dobj)));
+    double r = dmax(a, dmax(b, c));
+    return isnan(r) ? HUGE_VAL : r;
 }
 
-/* Primal infeasibility: from the scaled z, a candidate (y, z, z_bound) in
- * caller units, normalised to b'y + h'z + sum (u z+ - l z-) = -1 and checked
- * for A'y + G'z + z_bound = 0. Leaves it in uy, uz, uzb when true. */
+/* Primal infeasibility. The scaled z~ is a certificate when b~'z~ < 0 and
+ * A~'z~ = 0 (z~ >= 0 on the cone rows holds by construction); the test is
+ * made on the equilibrated data, where a normwise tolerance is meaningful,
+ * relative to the size of the terms of A~'z~. The certificate is then given
+ * in caller units, (y, z, z_bound) = (E z~_e, E z~_i, bound rows / D),
+ * normalised so that b'y + h'z + sum (u z+ - l z-) = -1. Leaves it in uy,
+ * uz, uzb when true. */
 static bool primal_certificate(cs_qp_workspace *w, const cs_qp_problem *p, double eps)
 {
-    size_t n = w->n, me = w->me, mi = w->mi;
-    int ni = (int)n;
+    size_t n = w->n, me = w->me, mi = w->mi, m = w->m;
+    double bz = dot(w->bv, w->z, m);
+    if (!(bz < 0) || !isfinite(bz))
+        return false;
+    double *r = w->un1, *sc = w->un2;
+    stack_tmul(w, w->z, 0.0, r);
+    /* |A~|'|z~|, the size of the terms that must cancel */
     const double *zl = w->z + me + mi, *zu = zl + w->ml;
-    for (size_t r = 0; r < me; r++)
-        w->uy[r] = w->E[r] * w->z[r];
-    for (size_t r = 0; r < mi; r++)
-        w->uz[r] = w->E[me + r] * w->z[me + r];
+    for (size_t j = 0; j < n; j++) {
+        double a = 0;
+        for (size_t k = 0; k < me; k++)
+            a += fabs(w->A[k + j * me] * w->z[k]);
+        for (size_t k = 0; k < mi; k++)
+            a += fabs(w->G[k + j * mi] * w->z[me + k]);
+        sc[j] = a;
+    }
+    for (size_t k = 0; k < w->ml; k++)
+        sc[w->lidx[k]] += fabs(zl[k]);
+    for (size_t k = 0; k < w->mu; k++)
+        sc[w->uidx[k]] += fabs(zu[k]);
+    if (!(norm_inf(r, n) <= eps * norm_inf(sc, n)))
+        return false;
+    /* in caller units */
+    for (size_t k = 0; k < me; k++)
+        w->uy[k] = w->E[k] * w->z[k];
+    for (size_t k = 0; k < mi; k++)
+        w->uz[k] = w->E[me + k] * w->z[me + k];
     for (size_t j = 0; j < n; j++)
         w->uzb[j] = 0;
     for (size_t k = 0; k < w->ml; k++)
@@ -695,82 +775,49 @@ static bool primal_certificate(cs_qp_workspace *w, const cs_qp_problem *p, doubl
     if (!(t < 0) || !isfinite(t))
         return false;
     double f = -1.0 / t;
-    for (size_t r = 0; r < me; r++)
-        w->uy[r] *= f;
-    for (size_t r = 0; r < mi; r++)
-        w->uz[r] *= f;
+    for (size_t k = 0; k < me; k++)
+        w->uy[k] *= f;
+    for (size_t k = 0; k < mi; k++)
+        w->uz[k] *= f;
     for (size_t j = 0; j < n; j++)
         w->uzb[j] *= f;
-    /* residual A'y + G'z + z_bound, against the size of its terms */
-    double *r = w->un1, *sc = w->un2;
-    for (size_t j = 0; j < n; j++) {
-        r[j] = w->uzb[j];
-        sc[j] = fabs(w->uzb[j]);
-    }
-    if (me > 0)
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)me, ni, 1.0, p->A, ni, w->uy, 1, 1.0, r, 1);
-    if (mi > 0)
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)mi, ni, 1.0, p->G, ni, w->uz, 1, 1.0, r, 1);
-    for (size_t k = 0; k < me; k++)
-        for (size_t j = 0; j < n; j++)
-            sc[j] += fabs(p->A[k * n + j] * w->uy[k]);
-    for (size_t k = 0; k < mi; k++)
-        for (size_t j = 0; j < n; j++)
-            sc[j] += fabs(p->G[k * n + j] * w->uz[k]);
-    /* normwise: every column's residual against the largest column scale */
-    if (!(norm_inf(r, n) <= eps * norm_inf(sc, n)))
-        return false;
     return true;
 }
 
-/* Dual infeasibility: from the scaled x, a direction d in caller units with
- * q'd = -1, checked for Pd = 0, Ad = 0, Gd <= 0 and the bounds' signs, each
- * to eps relative to the norms of the data and of d. Leaves it in ud when
- * true. */
+/* Dual infeasibility. The scaled x~ is a direction of unbounded descent when
+ * q~'x~ < 0, P~x~ = 0, A~_e x~ = 0 and A~_c x~ <= 0 (cone rows, bounds
+ * included); tested on the equilibrated data relative to the norms of its
+ * rows and of x~. Given in caller units d = D x~ normalised to q'd = -1, in
+ * ud, when true. */
 static bool dual_certificate(cs_qp_workspace *w, const cs_qp_problem *p, double eps)
 {
-    size_t n = w->n, me = w->me, mi = w->mi;
-    int ni = (int)n;
-    if (p->q == NULL)
+    size_t n = w->n, me = w->me, mi = w->mi, m = w->m;
+    const double *x = w->x;
+    double qx = dot(w->q, x, n);
+    if (!(qx < 0) || !isfinite(qx) || p->q == NULL)
         return false;
+    double xn = norm_inf(x, n) / -qx; /* |d~| after normalising q~'d~ = -1 */
+    double *px = w->un1, *ax = w->wm3;
+    pmul(w, x, px);
+    if (!(norm_inf(px, n) / -qx <= eps * w->pnorm * xn))
+        return false;
+    stack_mul(w, x, ax);
+    for (size_t k = 0; k < m; k++) {
+        double v = ax[k] / -qx;
+        double rn = k < me + mi ? w->rn1[k] : 1.0; /* bound rows are unit rows */
+        double tol = eps * rn * xn;
+        if (k < me ? !(fabs(v) <= tol) : !(v <= tol))
+            return false;
+    }
     double *d = w->ud;
     for (size_t j = 0; j < n; j++)
-        d[j] = w->D[j] * w->x[j];
+        d[j] = w->D[j] * x[j];
     double qd = dot(p->q, d, n);
     if (!(qd < 0) || !isfinite(qd))
         return false;
     for (size_t j = 0; j < n; j++)
         d[j] /= -qd;
-    double dn = norm_inf(d, n);
-    if (p->P != NULL) {
-        double *pd = w->un1, pnorm = 0;
-        cblas_dsymv(CblasRowMajor, CblasLower, ni, 1.0, p->P, ni, d, 1, 0.0, pd, 1);
-        for (size_t i = 0; i < n; i++) {
-            double rs = 0; /* row sums of |P| from the lower triangle */
-            for (size_t j = 0; j < n; j++)
-                rs += fabs(j <= i ? p->P[i * n + j] : p->P[j * n + i]);
-            pnorm = fmax(pnorm, rs);
-        }
-        if (!(norm_inf(pd, n) <= eps * pnorm * dn))
-            return false;
-    }
-    for (size_t k = 0; k < me + mi; k++) {
-        const double *row = k < me ? p->A + k * n : p->G + (k - me) * n;
-        double v = 0, rn = 0;
-        for (size_t j = 0; j < n; j++) {
-            v += row[j] * d[j];
-            rn += fabs(row[j]);
-        }
-        double tol = eps * rn * dn;
-        if (k < me ? !(fabs(v) <= tol) : !(v <= tol))
-            return false;
-    }
-    for (size_t j = 0; j < n; j++) {
-        if (p->lower != NULL && p->lower[j] > -HUGE_VAL && !(d[j] >= -eps * dn))
-            return false;
-        if (p->upper != NULL && p->upper[j] < HUGE_VAL && !(d[j] <= eps * dn))
-            return false;
-    }
+    (void)mi;
     return true;
 }
 
@@ -783,15 +830,36 @@ static double step_length(const cs_qp_workspace *w, const double *ds, const doub
     double a = 1.0;
     for (size_t r = w->me; r < w->m; r++) {
         if (ds[r] < 0)
-            a = fmin(a, -w->s[r] / ds[r]);
+            a = dmin(a, -w->s[r] / ds[r]);
         if (dz[r] < 0)
-            a = fmin(a, -w->z[r] / dz[r]);
+            a = dmin(a, -w->z[r] / dz[r]);
     }
     if (dtau < 0)
-        a = fmin(a, -tau / dtau);
+        a = dmin(a, -tau / dtau);
     if (dkappa < 0)
-        a = fmin(a, -kappa / dkappa);
+        a = dmin(a, -kappa / dkappa);
     return a;
+}
+
+/* Remember the current candidate (ux, uy, uz, uzb) as the best one. */
+static void save_best(cs_qp_workspace *w)
+{
+    memcpy(w->bx, w->ux, w->n * sizeof(double));
+    memcpy(w->bzb, w->uzb, w->n * sizeof(double));
+    if (w->me > 0)
+        memcpy(w->by, w->uy, w->me * sizeof(double));
+    if (w->mi > 0)
+        memcpy(w->bz, w->uz, w->mi * sizeof(double));
+}
+
+static void restore_best(cs_qp_workspace *w)
+{
+    memcpy(w->ux, w->bx, w->n * sizeof(double));
+    memcpy(w->uzb, w->bzb, w->n * sizeof(double));
+    if (w->me > 0)
+        memcpy(w->uy, w->by, w->me * sizeof(double));
+    if (w->mi > 0)
+        memcpy(w->uz, w->bz, w->mi * sizeof(double));
 }
 
 /* Copy the unscaled candidate (ux, uy, uz, uzb) and its evaluation out. */
@@ -883,8 +951,8 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
     double smin = HUGE_VAL, zmin = HUGE_VAL;
     for (size_t r = me; r < m; r++) {
         s[r] = -z[r];
-        smin = fmin(smin, s[r]);
-        zmin = fmin(zmin, z[r]);
+        smin = dmin(smin, s[r]);
+        zmin = dmin(zmin, z[r]);
     }
     for (size_t r = me; r < m; r++) {
         if (smin <= 0)
@@ -894,8 +962,9 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
     }
     double tau = 1.0, kappa = 1.0;
 
-    qp_eval ev;
-    int iter = 0, stalls = 0;
+    qp_eval ev, best_ev;
+    double best = HUGE_VAL;
+    int iter = 0, stalls = 0, best_iter = 0;
     cs_status final = CS_ERR_NOT_CONVERGED;
     for (;; iter++) {
         /* residuals (scaled) */
@@ -916,12 +985,27 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
         /* solved? decided on the caller's data */
         unscale_iterate(w, tau);
         evaluate(w, &p, &ev);
-        if (converged(&ev, &st)) {
+        double mr = merit(&ev, &st);
+        if (mr <= 1) {
             final = CS_OK;
             break;
         }
-        /* infeasible or unbounded? certificates, also checked on the caller's data */
-        if (primal_certificate(w, &p, st.eps_infeasible)) {
+        if (mr < 0.5 * best) { /* the best candidate, should the method stall */
+            best = mr;
+            best_ev = ev;
+            best_iter = iter;
+            save_best(w);
+        } else if (iter - best_iter >= (tau > kappa ? 10 : 30)) {
+            /* stalled: no halving of the residuals in 10 iterations while the
+             * problem looks solvable (tau > kappa), or in 30 otherwise (an
+             * infeasibility certificate may still be forming) */
+            break;
+        }
+        /* Infeasible or unbounded? Certificates, also checked on the caller's
+         * data. The embedding leans that way when tau falls below kappa; a
+         * solvable problem keeps tau > kappa -> 0 near its solution. */
+        bool suspect = tau < kappa;
+        if (suspect && primal_certificate(w, &p, st.eps_infeasible)) {
             if (res.y != NULL && me > 0)
                 memcpy(res.y, w->uy, me * sizeof(double));
             if (res.z != NULL && w->mi > 0)
@@ -934,7 +1018,7 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
             memcpy(result, &res, sizeof res);
             return CS_ERR_INFEASIBLE;
         }
-        if (dual_certificate(w, &p, st.eps_infeasible)) {
+        if (suspect && dual_certificate(w, &p, st.eps_infeasible)) {
             memcpy(res.x, w->ud, n * sizeof(double));
             res.iterations = iter;
             res.objective = res.dual_objective = -HUGE_VAL;
@@ -1039,7 +1123,7 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
         tau += alpha * dtau;
         kappa += alpha * dkappa;
         /* keep the homogeneous iterate at unit size: only the ray matters */
-        double big = fmax(tau, kappa);
+        double big = dmax(tau, kappa);
         if (big > 1e3 || big < 1e-3) {
             for (size_t j = 0; j < n; j++)
                 x[j] /= big;
@@ -1053,12 +1137,16 @@ cs_status cs_qp_solve(cs_qp_workspace *ws, const cs_qp_problem *problem,
         stalls = alpha < 1e-8 ? stalls + 1 : 0;
         if (stalls >= 5 || !isfinite(tau) || !isfinite(kappa) || !(tau > 0)) {
             final = CS_ERR_NUMERIC;
-            if (!isfinite(tau) || !(tau > 0))
-                return CS_ERR_NUMERIC; /* nothing sensible to report */
-            unscale_iterate(w, tau);
-            evaluate(w, &p, &ev);
             break;
         }
+    }
+    if (final != CS_OK) {
+        /* not solved: report the best candidate seen (the last ones may be
+         * noise once rounding dominates) */
+        if (best == HUGE_VAL)
+            return final; /* nothing sensible to report */
+        restore_best(w);
+        ev = best_ev;
     }
     write_solution(w, &ev, iter, &res);
     memcpy(result, &res, sizeof res);
