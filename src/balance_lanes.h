@@ -75,6 +75,16 @@ LANES_INLINE void LN(load4)(vd *out, const double *p, size_t stride, size_t i, s
         out[h] = V_LOADU(tmp + h * VL);
 }
 
+/* The four inputs of elements i .. i + 3. */
+LANES_INLINE void LN(load_inputs)(const bal_view *v, size_t i, size_t n, vd *W, vd *T, vd *L,
+                                  vd *U)
+{
+    LN(load4)(W, v->w, v->sw, i, n);
+    LN(load4)(T, v->t, v->st, i, n);
+    LN(load4)(L, v->l, v->sl, i, n);
+    LN(load4)(U, v->u, v->su, i, n);
+}
+
 /* Classification pass: see classify_pass in balance.c. */
 LANES_FN static size_t LN(classify_pass)(const bal_view *v, size_t n, double lo, double hi,
                                          bal_rec *restrict rec, csum *C, csum *K, int *bad)
@@ -87,10 +97,7 @@ LANES_FN static size_t LN(classify_pass)(const bal_view *v, size_t n, double lo,
     size_t m = 0;
     for (size_t i = 0; i < n; i += 4) {
         vd W[NV], T[NV], L[NV], U[NV];
-        LN(load4)(W, v->w, v->sw, i, n);
-        LN(load4)(T, v->t, v->st, i, n);
-        LN(load4)(L, v->l, v->sl, i, n);
-        LN(load4)(U, v->u, v->su, i, n);
+        LN(load_inputs)(v, i, n, W, T, L, U);
         bool tail = i + 4 > n;
         for (int h = 0; h < NV; h++) {
             vd w = W[h], t = T[h], l = L[h], u = U[h];
@@ -160,10 +167,7 @@ LANES_FN static void LN(final_pass)(const bal_view *v, size_t n, double mu,
         ss[h] = sc[h] = obj[h] = ls[h] = us[h] = zero;
     for (size_t i = 0; i < n; i += 4) {
         vd W[NV], T[NV], L[NV], U[NV];
-        LN(load4)(W, v->w, v->sw, i, n);
-        LN(load4)(T, v->t, v->st, i, n);
-        LN(load4)(L, v->l, v->sl, i, n);
-        LN(load4)(U, v->u, v->su, i, n);
+        LN(load_inputs)(v, i, n, W, T, L, U);
         bool tail = i + 4 > n;
         vd X[NV];
         for (int h = 0; h < NV; h++) {

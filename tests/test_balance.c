@@ -63,7 +63,7 @@ static long double ref_g(size_t n, const double *w, const double *t, const doubl
 {
     long double s = 0;
     for (size_t i = 0; i < n; i++)
-        s += clampd(tv(t, i) + mu / wv(w, i), lv(l, i), uv(u, i));
+        s += (long double)clampd(tv(t, i) + mu / wv(w, i), lv(l, i), uv(u, i));
     return s;
 }
 
@@ -91,7 +91,7 @@ static double ref_mu(size_t n, const double *w, const double *t, const double *l
     long lo = -1, hi = (long)m; /* g(bp[lo]) <= D < g(bp[hi]) */
     while (hi - lo > 1) {
         long mid = (lo + hi) / 2;
-        if (ref_g(n, w, t, l, u, bp[mid]) <= D)
+        if (ref_g(n, w, t, l, u, bp[mid]) <= (long double)D)
             lo = mid;
         else
             hi = mid;
@@ -103,12 +103,12 @@ static double ref_mu(size_t n, const double *w, const double *t, const double *l
     for (size_t i = 0; i < n; i++) {
         double a = wv(w, i) * (lv(l, i) - tv(t, i)), b = wv(w, i) * (uv(u, i) - tv(t, i));
         if (mid <= a)
-            fixed += lv(l, i);
+            fixed += (long double)lv(l, i);
         else if (mid >= b)
-            fixed += uv(u, i);
+            fixed += (long double)uv(u, i);
         else {
-            fixed += tv(t, i);
-            kk += 1.0L / wv(w, i);
+            fixed += (long double)tv(t, i);
+            kk += 1.0L / (long double)wv(w, i);
         }
     }
     free(bp);
@@ -139,10 +139,11 @@ static void check_against_reference(size_t n, const double *w, const double *t,
     /* The total: summed here in long double, independently of r.sum. */
     long double s = 0, sabs = 0;
     for (size_t i = 0; i < n; i++) {
-        s += x[i];
+        s += (long double)x[i];
         sabs += fabsl((long double)x[i]);
     }
-    ck_assert_msg(fabsl(s - D) <= 64 * DBL_EPSILON * (sabs + fabs(D)) + 1e-300,
+    ck_assert_msg(fabsl(s - (long double)D) <=
+                      64 * (long double)DBL_EPSILON * (sabs + (long double)fabs(D)) + 1e-300L,
                   "sum %.17Lg vs D %.17g", s, D);
     ck_close(r.sum, (double)s, 1e-12 * (double)(sabs + 1));
     ck_assert_uint_eq(r.num_lower + r.num_upper + r.num_free, n);
@@ -375,8 +376,8 @@ static void random_problem(test_rng *g, size_t n, int kind, double *w, double *t
             u[i] = test_rng_below(g, 10) == 0 ? t[i] + 1 : INF;
             break;
         }
-        sl += l[i];
-        su += u[i];
+        sl += (long double)l[i];
+        su += (long double)u[i];
     }
     /* D inside the feasible range, away from its ends */
     double a = isfinite((double)sl) ? (double)sl : -1e3 * (double)n;

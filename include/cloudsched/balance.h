@@ -103,7 +103,8 @@ CS_API void cs_balance_workspace_destroy(cs_balance_workspace *ws);
  * @return ::CS_OK; ::CS_ERR_INVALID for a NULL ws; ::CS_ERR_OVERFLOW when the
  *         byte count overflows size_t; ::CS_ERR_NOMEM (the workspace keeps
  *         its previous memory).
- * @note About 112 bytes per element. The continuous solver alone needs 64.
+ * @note 128 bytes per element; ::cs_balance_solve alone needs 64 of them
+ *       and reserves only those when it grows the workspace itself.
  */
 CS_API cs_status cs_balance_workspace_reserve(cs_balance_workspace *ws, size_t n);
 

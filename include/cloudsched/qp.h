@@ -162,7 +162,9 @@ typedef struct cs_qp_workspace cs_qp_workspace;
  * @return ::CS_OK; ::CS_ERR_INVALID (NULL out, n = 0, incomplete allocator,
  *         sizes beyond LAPACK's int); ::CS_ERR_OVERFLOW when the memory size
  *         overflows; ::CS_ERR_NOMEM.
- * @note Memory: about (4 n^2 + 3 (m_eq + m_in) n + m_eq^2) doubles.
+ * @note Memory: about 2 n^2 + 2 (m_eq + m_in) n + m_eq^2 doubles (the
+ *       scaled copies of P, A, G, the factor of the reduced KKT matrix and
+ *       its Schur complement), plus O(n + m_eq + m_in).
  */
 CS_API cs_status cs_qp_workspace_create(size_t n, size_t m_eq, size_t m_in,
                                         const cs_allocator *allocator,
