@@ -194,8 +194,8 @@ CS_API cs_status cs_balance_result_init(cs_balance_result *result, size_t size);
  *         u_i = -INFINITY, or l_i > u_i;
  *         ::CS_ERR_INFEASIBLE when D lies outside [sum l, sum u] (beyond a
  *         relative rounding tolerance of 8 eps);
- *         ::CS_ERR_NUMERIC when the data overflow the double range (a
- *         breakpoint w_i (u_i - t_i) or the multiplier is not finite);
+ *         ::CS_ERR_NUMERIC when the data overflow the double range (1 / w_i,
+ *         the sums of the search or the multiplier are not finite);
  *         ::CS_ERR_NOMEM when the workspace had to grow and could not.
  * @note O(n) expected time; two passes over the input plus work on the few
  *       percent of elements left in the sampled bracket. The solution is
