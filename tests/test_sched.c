@@ -944,6 +944,71 @@ START_TEST(predictions_enable_backfill)
 }
 END_TEST
 
+/* ---- load-balanced batches ------------------------------------------------ */
+
+/* Population variance of the nodes' cpu utilisation. */
+static double util_variance(cs_pool *pool, const uint64_t *ids, int n)
+{
+    double u[8], mean = 0, var = 0;
+    for (int i = 0; i < n; i++) {
+        cs_node_info info = {.size = sizeof info};
+        int64_t c[1], used[1];
+        ck_assert_int_eq(cs_pool_node_info(pool, ids[i], &info, c, used, NULL), CS_OK);
+        u[i] = (double)used[0] / (double)c[0];
+        mean += u[i] / n;
+    }
+    for (int i = 0; i < n; i++)
+        var += (u[i] - mean) * (u[i] - mean) / n;
+    return var;
+}
+
+static double batch_variance(cs_placement pl)
+{
+    /* Nodes A (16 cpu, 8 used), B (8, 2 used), C (4, empty); a batch of
+     * tasks 4, 2, 2, 1, 1 arrives at once (10 cpus; 18 free).
+     * Worst fit, by hand (S = free / 16, ties to the lower id):
+     *   4 -> A (free 8,6,4 -> A 4 left); 2 -> B (4,6,4); 2 -> A (tie .25,
+     *   lower id; A 2 left); 1 -> B (2,4,4 tie B/C); 1 -> C (2,3,4).
+     *   Utilisation A 14/16, B 5/8, C 1/4: variance 0.06597.
+     * Balanced: the cluster ends at 20/28 = 0.714 on average; the batch is
+     * spread so that every node ends near it. */
+    cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_SKIP);
+    o.placement = pl;
+    world w;
+    world_init(&w, 1, &o);
+    node1(&w, 1, 16);
+    node1(&w, 2, 8);
+    node1(&w, 3, 4);
+    int64_t l1[1] = {8}, l2[1] = {2};
+    uint64_t a;
+    ck_assert_int_eq(cs_pool_allocate(w.pool, 1, l1, 0, &a), CS_OK);
+    ck_assert_int_eq(cs_pool_allocate(w.pool, 2, l2, 0, &a), CS_OK);
+    int64_t sizes[5] = {4, 2, 2, 1, 1};
+    for (uint64_t i = 0; i < 5; i++)
+        sub1(&w, 10 + i, sizes[i], 100, 0);
+    step(&w, 0);
+    ck_assert_uint_eq(w.ndec, 5);
+    /* Decisions name where each task really is. */
+    for (size_t i = 0; i < w.ndec; i++)
+        ck_assert_uint_eq(w.dec[i].node, node_of(&w, w.dec[i].task));
+    uint64_t ids[3] = {1, 2, 3};
+    double v = util_variance(w.pool, ids, 3);
+    world_free(&w);
+    return v;
+}
+
+START_TEST(load_balance_lowers_variance)
+{
+    double wf = batch_variance(CS_PLACE_WORST_FIT);
+    /* (7/8, 5/8, 1/4): mean 7/12; variance by hand = 0.0659722... */
+    ck_assert_double_eq_tol(wf, (pow(7.0 / 8 - 7.0 / 12, 2) + pow(5.0 / 8 - 7.0 / 12, 2) +
+                                 pow(1.0 / 4 - 7.0 / 12, 2)) / 3,
+                            1e-12);
+    double lb = batch_variance(CS_PLACE_LOAD_BALANCE);
+    ck_assert_double_lt(lb, wf / 10);
+}
+END_TEST
+
 /* ---- bad input ---------------------------------------------------------- */
 
 START_TEST(bad_input)
@@ -1035,8 +1100,13 @@ START_TEST(oom_submit_and_step)
     cs_allocator a = test_alloc_make(&ta);
     cs_pool *pool;
     ck_assert_int_eq(cs_pool_create(1, NULL, NULL, &a, &pool), CS_OK);
-    cs_sched_options o = opts(CS_QUEUE_DRF, CS_HOL_BACKFILL);
+    /* _i selects a configuration: DRF with backfilling and preemption, or
+     * priority with load-balanced batches. */
+    cs_sched_options o = opts(_i == 0 ? CS_QUEUE_DRF : CS_QUEUE_PRIORITY,
+                              _i == 0 ? CS_HOL_BACKFILL : CS_HOL_SKIP);
     o.preemption = 1;
+    if (_i == 1)
+        o.placement = CS_PLACE_LOAD_BALANCE;
     cs_sched *s;
     for (long k = 1;; k++) {
         test_alloc_fail_after(&ta, k);
@@ -1248,6 +1318,8 @@ START_TEST(random_operations_keep_invariants)
         {CS_QUEUE_PRIORITY, CS_PLACE_CHEAPEST, CS_HOL_BACKFILL, 3, 1},
         {CS_QUEUE_FCFS, CS_PLACE_LOCALITY, CS_HOL_SKIP, 0, 0},
         {CS_QUEUE_SJF, CS_PLACE_FIRST_FIT, CS_HOL_STRICT, 0, 0},
+        {CS_QUEUE_FCFS, CS_PLACE_LOAD_BALANCE, CS_HOL_SKIP, 0, 0},
+        {CS_QUEUE_PRIORITY, CS_PLACE_LOAD_BALANCE, CS_HOL_BACKFILL, 1, 1},
     };
     uint64_t starts = 0, preempts = 0;
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
@@ -1300,10 +1372,11 @@ int main(void)
     tcase_add_test(tc, node_down_fails_gang);
     tcase_add_test(tc, drain_cancel_forget);
     tcase_add_test(tc, predictions_enable_backfill);
+    tcase_add_test(tc, load_balance_lowers_variance);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     TCase *oom = tcase_create("oom");
-    tcase_add_test(oom, oom_submit_and_step);
+    tcase_add_loop_test(oom, oom_submit_and_step, 0, 2);
     suite_add_tcase(s, oom);
     TCase *rnd = tcase_create("random");
     tcase_set_timeout(rnd, 900);
