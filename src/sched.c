@@ -1618,6 +1618,9 @@ static cs_status step_reserve(cs_sched *s)
             s->bal_cap_n = nslot;
         }
     }
+    /* The order of every pending task may be listed. */
+    if (!cs__queue_reserve_order(s->queue, pending))
+        return CS_ERR_NOMEM;
     /* Every pending replica could start in this step. */
     if (!cs__pool_reserve_allocations(s->pool, (size_t)s->pending_replicas))
         return CS_ERR_NOMEM;
@@ -1669,11 +1672,24 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
     uint32_t reserved_tasks = 0;
     bool blocked_any = false, preempted = false;
     const cs_sched_options *o = &s->opt;
+    /* The order is listed in growing prefixes: a step that stops early (a
+     * strict head, a full buffer) never pays for sorting the whole queue.
+     * Tasks already examined in this step carry its stamp and are skipped
+     * when a longer prefix, or a fresh one after the order changed, is
+     * listed again. */
+    size_t want = 64;
     for (;;) {
         size_t pending = (size_t)s->n_state[CS_TASK_PENDING], n = 0;
         if (pending == 0)
             break;
-        (void)cs_queue_order(s->queue, now, s->order, pending, &n);
+        /* Room was reserved for every pending task; only victims pushed back
+         * by preemption can make the queue need more, and then the step
+         * ends with the decisions it made. */
+        size_t lim = want < pending ? want : pending;
+        if (lim > s->order_cap)
+            lim = s->order_cap; /* victims pushed back may outgrow the buffer */
+        if (cs_queue_order(s->queue, now, s->order, lim, &n) != CS_OK)
+            break;
         bool refetch = false;
         for (size_t i = 0; i < n && !refetch; i++) {
             task_rec *t = find_task(s, s->order[i]);
@@ -1707,8 +1723,11 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
                 reserve_for(s, t, now))
                 reserved_tasks++;
         }
-        if (!refetch)
-            break;
+        if (!refetch) {
+            if (n == pending || lim == s->order_cap)
+                break; /* every pending task was seen, or all that fit */
+            want *= 2;
+        }
     }
 done:
     if (s->bal != NULL && s->nresv == 0 && !preempted)
@@ -1825,24 +1844,24 @@ cs_status cs_sched_node_down(cs_sched *s, uint64_t node, double now, uint64_t *a
     return CS_OK;
 }
 
-cs_status cs_sched_drain_node(cs_sched *s, uint64_t node, double now)
+static cs_status set_node_state(cs_sched *s, uint64_t node, double now, cs_node_state state)
 {
     if (s == NULL || !time_ok(s, now))
         return CS_ERR_INVALID;
-    cs_status st = cs_pool_set_node_state(s->pool, node, CS_NODE_DRAINING);
+    cs_status st = cs_pool_set_node_state(s->pool, node, state);
     if (st == CS_OK)
         s->now = now;
     return st;
 }
 
+cs_status cs_sched_drain_node(cs_sched *s, uint64_t node, double now)
+{
+    return set_node_state(s, node, now, CS_NODE_DRAINING);
+}
+
 cs_status cs_sched_node_up(cs_sched *s, uint64_t node, double now)
 {
-    if (s == NULL || !time_ok(s, now))
-        return CS_ERR_INVALID;
-    cs_status st = cs_pool_set_node_state(s->pool, node, CS_NODE_UP);
-    if (st == CS_OK)
-        s->now = now;
-    return st;
+    return set_node_state(s, node, now, CS_NODE_UP);
 }
 
 cs_status cs_sched_task_info(const cs_sched *s, uint64_t task, cs_task_info *info)
