@@ -214,26 +214,13 @@ END_TEST
 
 START_TEST(reservation_depth)
 {
-    /* Two nodes of 4 cpus. R1 (4 cpu, est 100) on node 1, R2 (4, est 10) on
-     * node 2, both started at 0. Then B1 (8 cpu = both nodes? no: 4 on one
-     * node) ... one-resource tasks, single replica:
-     *   B1 (4 cpu, est 50): reserved at 10 on node 2 (R2 ends at 10), [10, 60).
-     *   B2 (4 cpu, est 50): with depth 2, reserved at 60 on node 2 ([60, 110))
-     *     since node 1 frees at 100 only; with depth 1 it gets none.
-     *   S  (4 cpu, est 55): could it start now? No node is free now, so test
-     *     the rule one step later, at t=10, after R2 completes:
-     *       depth 1: B1 starts on node 2 at 10 in order; B2 blocked and now
-     *       reserved at 60 on node 2... */
-    /* Simpler, decisive setup. One node, 4 cpus; R (4 cpu, est 10) running.
-     * B1 (2 cpu, est 10) and B2 (4 cpu, est 10) blocked behind it; S (2 cpu,
-     * est 30) after them.
-     * Depth 1 (EASY): B1 reserved [10, 20) with 2 cpus; S at t=0 cannot
-     *   start anyway (0 free). At t=10, R done: B1 starts (2 left, in order),
-     *   B2 blocked, reserved at 20 (B1's end) for [20, 30); S (2 cpu, est 30)
-     *   would hold 2 cpus through 40: at 20, free = 2 + 2 (B1) - 2 (S) = 2 < 4:
-     *   S waits. Same with depth 2.
-     * To separate the depths, block two tasks at once: at t=10 with B1 first
-     * needing 4 (blocked by... ) -- see reservation_depth_two below. */
+    /* One node of 4 cpus; R (4 cpu, est 10) runs from 0. Pending: B1 (2 cpu,
+     * est 10), B2 (4 cpu, est 10), then S (2 cpu, est 30).
+     * t=3: nothing fits; B1 is reserved [10, 20) (EASY: B2 gets none).
+     * t=10, R done: B1 starts in order (2 left). B2 is now the first blocked
+     * task: reserved at 20 (B1's end) for [20, 30). S would hold 2 cpus
+     * through 40: at 20 the node would have 2 + 2 (B1) - 4 (B2) - 2 = -2:
+     * it would delay B2, so it waits. */
     cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_BACKFILL);
     world w;
     world_init(&w, 1, &o);
@@ -257,38 +244,16 @@ END_TEST
 
 START_TEST(reservation_depth_two)
 {
-    /* Two nodes: n1 with 4 cpus, n2 with 2 cpus. Running: R1 (4 cpu, est
-     * 10) on n1, R2 (2 cpu, est 40) on n2. Pending in order:
-     *   B1 (4 cpu, est 10): only n1 can ever hold it: reserved [10, 20) on n1.
-     *   B2 (2 cpu, est 10): earliest: n1 at 20 (after B1) or n2 at 40:
-     *       reserved [20, 30) on n1 with depth >= 2; none with depth 1.
-     *   S (2 cpu, est 15) arrives last; at t=10 R1 completes. Free now: n1 4.
-     *   B1 starts at 10 on n1 in order. Then at t=10 B2: n1 has 0 free:
-     *   blocked; depth 1: its reservation is the first -> [20, 30) on n1
-     *   (n1 frees at 20, n2 at 40). S cannot start (0 free anywhere).
-     * The difference shows at t=0 instead, with both blocked: at t=0 S
-     * (2 cpu, est 15) fits nowhere either... so give n2 room: n2 has 4 cpus
-     * with R2 using 2. Then at t=0:
-     *   B1 reserved [10, 20) on n1 (n2 can hold 4 only at 40).
-     *   B2 (2 cpu, est 10): fits now on n2? 2 free on n2: yes -> starts at
-     *   0 as backfill ([0, 10) touches no reservation on n2).
-     * Still no difference. Final design: B2 (4 cpu, est 10): n1 at 20 or n2
-     * at 40 -> with depth 2 reserved [20, 30) on n1. S (2 cpu, est 25) on
-     * n2 now: runs [0, 25): n2 has no reservation -> starts with any depth.
-     * S' (4 cpu... ) -- conservative protects B2 on n1 only; the visible
-     * difference: T (2 cpu, est 25) after B2 where n2 is full... */
-    /* The decisive case, worked out:
-     *   n1: 4 cpus, running R1 (4, est 10).   n2: 4 cpus, running R2 (2, est 40).
-     *   pending in order: B1 (4, est 10), B2 (4, est 30), T (2, est 50).
-     *   Depth 1: B1 reserved [10, 20) on n1 (n2 holds 4 only at 40).
-     *     B2 blocked, no reservation. T on n2 (2 free): window [0, 50), no
-     *     reservation on n2 -> starts (backfill).
-     *   Depth 2: B2's earliest: n1 at 20 ([20, 50)), n2 at 40. Reserved on n1.
-     *     T on n2: n2 still has no reservation -> starts. Same.
-     *   So reservations on n2 are needed to see it: make B2 prefer n2:
-     *     R2 (2, est 15): n2 frees 4 at 15, n1 at 20 -> B2 reserved [15, 45)
-     *     on n2 with depth 2; then T on n2 [0, 50) leaves 4-2-... at 15:
-     *     free 2 + 2 (R2) - 4 (B2) - 2 (T) < 0 -> T waits. Depth 1: T starts. */
+    /* Where depth 1 (EASY) and depth 2 differ. Nodes n1, n2 of 4 cpus.
+     * Running: R (4 cpu, est 10) on n1, r (2 cpu, est 15) on n2.
+     * Pending at t=1 in order: B1 (4 cpu, est 10), B2 (4 cpu, est 30),
+     * T (2 cpu, est 50).
+     *   B1: earliest n1 at 10 (n2 holds 4 only at 15): reserved [10, 20) on n1.
+     *   B2 (depth 2 only): n1 is reserved [10, 20); n2 frees 4 at 15:
+     *       reserved [15, 45) on n2.
+     *   T on n2 (2 free now) for [1, 51):
+     *     depth 1: n2 has no reservation: T backfills.
+     *     depth 2: at 15 n2 would have 2 + 2 (r) - 4 (B2) - 2 (T) < 0: waits. */
     for (int depth = 1; depth <= 2; depth++) {
         cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_BACKFILL);
         o.backfill_depth = (uint32_t)depth;
