@@ -212,7 +212,7 @@ START_TEST(backfill_without_estimate_never_delays)
 }
 END_TEST
 
-START_TEST(reservation_depth)
+START_TEST(easy_reservation_passes_to_next_blocked)
 {
     /* One node of 4 cpus; R (4 cpu, est 10) runs from 0. Pending: B1 (2 cpu,
      * est 10), B2 (4 cpu, est 10), then S (2 cpu, est 30).
@@ -1319,7 +1319,7 @@ int main(void)
     tcase_add_test(tc, skip_ahead_takes_free_space);
     tcase_add_test(tc, easy_backfill_only_when_reservation_safe);
     tcase_add_test(tc, backfill_without_estimate_never_delays);
-    tcase_add_test(tc, reservation_depth);
+    tcase_add_test(tc, easy_reservation_passes_to_next_blocked);
     tcase_add_test(tc, reservation_depth_two);
     tcase_add_test(tc, overrun_does_not_corrupt_reservations);
     tcase_add_test(tc, sjf_order);
