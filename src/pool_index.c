@@ -1,0 +1,786 @@
+/* The pool's fit indices: ordered sets of node slots that answer "the
+ * first (or last) node in key order whose free vector holds a demand".
+ *
+ * Layout. A packed-memory array (Bender, Demaine, Farach-Colton, "Cache-
+ * oblivious B-trees", 2000; Itai, Konheim, Rodeh 1981): nb blocks of
+ * CS_IDX_BLOCK slots each, every block keeping its slots in key order at
+ * its front, the blocks in key order, gaps at the back of each block. An
+ * implicit binary tree over the blocks (node t has children 2t, 2t + 1;
+ * leaf nb + b is block b) holds, per node, the slot with the least key
+ * below it (to find a key's position) and the fit summary below. Inserting
+ * into a full block spreads the smallest enclosing window of blocks whose
+ * density is under its threshold (1 at a leaf, 3/4 at the root, linear in
+ * between): O(log^2 n) amortised slot moves, never an allocation, because
+ * the array grows (in cs__idx_reserve, from cs_pool_add_node) before it
+ * holds more than 3/4 of its room. So a key change (every allocate and
+ * release moves a node in the S order) cannot fail, as release must not.
+ *
+ * Fit summary. A demand fits a node when the node's free vector dominates
+ * it in every dimension. One per-dimension maximum per subtree (what the
+ * treaps kept before) lets a fragmented subtree, with cpu spare on one node
+ * and memory spare on another, pass the test although no node in it fits,
+ * and the search then visited O(n) nodes: at 10k nodes packed to 85% cpu
+ * by first fit (bench_pool) a first-fit query cost 3.5 us, the same as a
+ * linear scan. Instead each node is put in a fit class, its bottleneck
+ * dimension argmin_k free_k / cap_k (ties to the lower k), and the tree
+ * keeps one maximum per class. Members of a class are short in the same
+ * dimension, so their maximum stays close to a real member. Measured on
+ * the bench workload with a prototype (tree nodes visited per first-fit
+ * query at 1k / 10k / 100k / 1M nodes):
+ *   one maximum (no classes)               64 / 545 / 5346 / -
+ *   bottleneck dimension (p classes)       11 /  15 /   21 / 25
+ *   bottleneck and runner-up (p(p-1))      11 /  15 /   21 / 25
+ *   "free < cap/4" bit per dimension (2^p) - / 188 /    - / -
+ *   3 levels of free/cap per dimension     - /  64 /    - / -
+ * and best fit on the S order behaved the same (10 / 16 / 21 visits).
+ * The bottleneck classes grow logarithmically and cost p maxima per tree
+ * node, so they are the ones kept; more classes bought nothing. Pruning
+ * stays exact whatever the classes are: a class maximum bounds every
+ * member, so a subtree is skipped only when no member can fit.
+ *
+ * Blocks of 16 slots: leaves scanned linearly, a tree of n/8 to n/16
+ * nodes (fewer cache misses than a node per slot, and half the depth of a
+ * treap). Everything is deterministic: no hashing, no addresses. */
+#include "pool_internal.h"
+
+#define BLK CS_IDX_BLOCK
+
+/* ------------------------------------------------------------------ */
+/* keys                                                                */
+
+typedef struct idx_key {
+    uint32_t part;
+    double s;
+    uint64_t id;
+} idx_key;
+
+static inline idx_key slot_key(const cs_pool *pool, uint32_t s)
+{
+    idx_key k = {pool->partition[s], pool->sval[s], pool->node_id[s]};
+    return k;
+}
+
+/* Whether key a < key b in index ti's order. */
+static inline bool key_less(int ti, const idx_key *a, const idx_key *b)
+{
+    if (a->part != b->part)
+        return a->part < b->part;
+    if (ti == CS_IDX_BY_S && a->s != b->s)
+        return a->s < b->s;
+    return a->id < b->id;
+}
+
+static inline bool slot_less(const cs_pool *pool, int ti, uint32_t a, uint32_t b)
+{
+    idx_key ka = slot_key(pool, a), kb = slot_key(pool, b);
+    return key_less(ti, &ka, &kb);
+}
+
+/* ------------------------------------------------------------------ */
+/* fit classes                                                         */
+
+uint8_t cs__pool_fit_class(const cs_pool *pool, uint32_t s)
+{
+    if (pool->state[s] != CS_NODE_UP)
+        return CS_FIT_CLASS_NONE;
+    size_t p = pool->p;
+    const int64_t *c = pool->cap + (size_t)s * p, *f = pool->free_ + (size_t)s * p;
+    size_t best = 0;
+    double bu = INFINITY;
+    for (size_t k = 0; k < p; k++) {
+        if (c[k] <= 0)
+            continue; /* the node has none of it: not a bottleneck */
+        double u = (double)f[k] / (double)c[k];
+        if (u < bu) {
+            bu = u;
+            best = k;
+        }
+    }
+    return (uint8_t)(best < pool->nclass ? best : pool->nclass - 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* summaries                                                           */
+
+static inline int64_t *smax_of(const cs_pool *pool, const cs_fitidx *x, size_t t)
+{
+    return x->smax + t * pool->nclass * pool->p;
+}
+
+/* Recompute leaf b (block b) from its slots, for the classes in cm only
+ * (the others are known not to have changed) and its least slot. Returns
+ * whether anything changed. */
+static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
+{
+    size_t p = pool->p, t = x->nb + b;
+    int64_t tmp[CS_FIT_MAX_CLASSES * CS_POOL_MAX_RESOURCES];
+    unsigned m = 0;
+    const uint32_t *it = x->items + b * BLK;
+    for (size_t i = 0; i < x->cnt[b]; i++) {
+        unsigned c = pool->fclass[it[i]];
+        if (!(cm >> c & 1u))
+            continue; /* not up (c == CS_FIT_CLASS_NONE) or not asked for */
+        const int64_t *f = pool->free_ + (size_t)it[i] * p;
+        int64_t *v = tmp + c * p;
+        if (!(m >> c & 1u)) {
+            for (size_t k = 0; k < p; k++)
+                v[k] = f[k];
+            m |= 1u << c;
+        } else {
+            for (size_t k = 0; k < p; k++)
+                if (f[k] > v[k])
+                    v[k] = f[k];
+        }
+    }
+    m |= x->mask[t] & ~cm;
+    uint32_t tm = x->cnt[b] > 0 ? it[0] : CS_NIL;
+    bool changed = x->mask[t] != m || x->tmin[t] != tm;
+    x->mask[t] = (uint8_t)m;
+    x->tmin[t] = tm;
+    int64_t *dst = smax_of(pool, x, t);
+    for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
+        size_t c = (size_t)__builtin_ctz(mm);
+        int64_t *d = dst + c * p;
+        const int64_t *v = tmp + c * p;
+        for (size_t k = 0; k < p; k++) {
+            changed |= d[k] != v[k];
+            d[k] = v[k];
+        }
+    }
+    return changed;
+}
+
+/* Recompute internal node t from its children, for the classes in cm only,
+ * and its least slot. Returns whether anything changed. */
+static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned cm)
+{
+    size_t p = pool->p, l = 2 * t, r = 2 * t + 1;
+    unsigned ml = x->mask[l], mr = x->mask[r];
+    unsigned m = (x->mask[t] & ~cm) | ((ml | mr) & cm);
+    uint32_t tm = x->tmin[l] != CS_NIL ? x->tmin[l] : x->tmin[r];
+    bool changed = x->mask[t] != m || x->tmin[t] != tm;
+    x->mask[t] = (uint8_t)m;
+    x->tmin[t] = tm;
+    int64_t *dst = smax_of(pool, x, t);
+    const int64_t *sl = smax_of(pool, x, l), *sr = smax_of(pool, x, r);
+    for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
+        size_t c = (size_t)__builtin_ctz(mm);
+        int64_t *d = dst + c * p;
+        const int64_t *a = sl + c * p, *b = sr + c * p;
+        if (!(mr >> c & 1u)) {
+            b = a; /* only the left child has the class */
+        } else if (!(ml >> c & 1u)) {
+            a = b;
+        }
+        for (size_t k = 0; k < p; k++) {
+            int64_t v = a[k] > b[k] ? a[k] : b[k];
+            changed |= d[k] != v;
+            d[k] = v;
+        }
+    }
+    return changed;
+}
+
+/* Block b changed in the classes cm: refresh it and its ancestors while
+ * anything changes. */
+static void update_up(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
+{
+    size_t t = x->nb + b;
+    bool changed = pull_leaf(pool, x, b, cm);
+    while (changed && t > 1) {
+        t >>= 1;
+        changed = pull_node(pool, x, t, cm);
+    }
+}
+
+/* Slot s joined block b, or its free vector only grew: raise its class's
+ * maxima from leaf b up, stopping at the first node that already held them
+ * (no sibling is read: a maximum only grows). */
+static void fold_up(const cs_pool *pool, cs_fitidx *x, size_t b, uint32_t s)
+{
+    unsigned c = pool->fclass[s];
+    if (c >= pool->nclass)
+        return;
+    size_t p = pool->p;
+    const int64_t *f = pool->free_ + (size_t)s * p;
+    for (size_t t = x->nb + b; t >= 1; t >>= 1) {
+        int64_t *d = smax_of(pool, x, t) + c * p;
+        bool changed = false;
+        if (!(x->mask[t] >> c & 1u)) {
+            for (size_t k = 0; k < p; k++)
+                d[k] = f[k];
+            x->mask[t] = (uint8_t)(x->mask[t] | 1u << c);
+            changed = true;
+        } else {
+            for (size_t k = 0; k < p; k++)
+                if (f[k] > d[k]) {
+                    d[k] = f[k];
+                    changed = true;
+                }
+        }
+        if (!changed)
+            return;
+    }
+}
+
+/* Block b's first slot may have changed: fix the least slots above it. */
+static void tmin_up(cs_fitidx *x, size_t b)
+{
+    size_t t = x->nb + b;
+    uint32_t tm = x->cnt[b] > 0 ? x->items[b * BLK] : CS_NIL;
+    while (x->tmin[t] != tm) {
+        x->tmin[t] = tm;
+        if (t == 1)
+            return;
+        t >>= 1;
+        tm = x->tmin[2 * t] != CS_NIL ? x->tmin[2 * t] : x->tmin[2 * t + 1];
+    }
+}
+
+/* The class bit of slot s, 0 when it is in no class. */
+static inline unsigned class_bit(const cs_pool *pool, uint32_t s)
+{
+    return 1u << pool->fclass[s] & ((1u << pool->nclass) - 1);
+}
+
+#define ALL_CLASSES 0xFFu
+
+/* Recompute every node: leaves [bl, bl + w) (an aligned window), the tree
+ * inside the window, and the window's ancestors. */
+static void pull_window(const cs_pool *pool, cs_fitidx *x, size_t bl, size_t w)
+{
+    for (size_t b = bl; b < bl + w; b++)
+        (void)pull_leaf(pool, x, b, ALL_CLASSES);
+    size_t lo = x->nb + bl, hi = x->nb + bl + w; /* tree nodes [lo, hi) at one level */
+    while (hi - lo > 1) {
+        lo >>= 1;
+        hi >>= 1;
+        for (size_t t = lo; t < hi; t++)
+            (void)pull_node(pool, x, t, ALL_CLASSES);
+    }
+    for (size_t t = lo >> 1; t >= 1; t >>= 1)
+        (void)pull_node(pool, x, t, ALL_CLASSES);
+}
+
+/* Spread the `run` slots stored contiguously from block bl's start evenly
+ * over blocks [bl, bl + w): block j gets floor(run (j+1) / w) -
+ * floor(run j / w). Moving the last block first never overwrites a slot
+ * not yet moved, since block j's destination starts at or after its
+ * source. Sets cnt and where; summaries are the caller's. */
+static void spread(cs_fitidx *x, size_t bl, size_t w, size_t run)
+{
+    uint32_t *base = x->items + bl * BLK;
+    for (size_t j = w; j-- > 0;) {
+        size_t from = run * j / w, to = run * (j + 1) / w, n = to - from;
+        memmove(base + j * BLK, base + from, n * sizeof *base);
+        x->cnt[bl + j] = (uint8_t)n;
+        for (size_t i = 0; i < n; i++)
+            x->where[base[j * BLK + i]] = (uint32_t)(bl + j);
+    }
+}
+
+/* Move the slots of blocks [bl, bl + w) to one contiguous run from block
+ * bl's start (moving left only), returning its length. */
+static size_t compact(cs_fitidx *x, size_t bl, size_t w)
+{
+    uint32_t *base = x->items + bl * BLK;
+    size_t run = 0;
+    for (size_t j = 0; j < w; j++) {
+        memmove(base + run, base + j * BLK, x->cnt[bl + j] * sizeof *base);
+        run += x->cnt[bl + j];
+    }
+    return run;
+}
+
+/* ------------------------------------------------------------------ */
+/* growth                                                              */
+
+/* The whole array may hold 3/4 of its room; a window of 2^h blocks at
+ * height h (of H) may hold a share that falls linearly from 1 to 3/4. */
+static size_t window_limit(size_t w, unsigned h, unsigned height)
+{
+    double tau = height == 0 ? 0.75 : 1.0 - 0.25 * (double)h / (double)height;
+    return (size_t)((double)(w * BLK) * tau);
+}
+
+static bool roomy(size_t nb, size_t n)
+{
+    return n <= window_limit(nb, 1, 1);
+}
+
+void cs__idx_free(cs_pool *pool, int ti)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    cs__free(&pool->a, x->items);
+    cs__free(&pool->a, x->cnt);
+    cs__free(&pool->a, x->tmin);
+    cs__free(&pool->a, x->mask);
+    cs__free(&pool->a, x->smax);
+    x->items = NULL;
+    x->cnt = NULL;
+    x->tmin = NULL;
+    x->mask = NULL;
+    x->smax = NULL;
+    x->nb = 0;
+}
+
+bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    if (x->nb > 0 && roomy(x->nb, n))
+        return true;
+    size_t nb = x->nb > 0 ? x->nb : 1;
+    while (!roomy(nb, n)) {
+        if (nb > (SIZE_MAX / 4) / (BLK * CS_FIT_MAX_CLASSES * CS_POOL_MAX_RESOURCES * 8))
+            return false;
+        nb *= 2;
+    }
+    /* Allocate everything first: on failure the index is untouched. */
+    const cs_allocator *a = &pool->a;
+    size_t sbytes;
+    if (!cs__mul_size(2 * nb, pool->nclass * pool->p * sizeof(int64_t), &sbytes))
+        return false;
+    uint32_t *items = cs__alloc_array(a, nb * BLK, sizeof *items);
+    uint8_t *cnt = cs__calloc_array(a, nb, sizeof *cnt);
+    uint32_t *tmin = cs__alloc_array(a, 2 * nb, sizeof *tmin);
+    uint8_t *mask = cs__calloc_array(a, 2 * nb, sizeof *mask);
+    int64_t *smax = cs__alloc(a, sbytes);
+    if (items == NULL || cnt == NULL || tmin == NULL || mask == NULL || smax == NULL) {
+        cs__free(a, items);
+        cs__free(a, cnt);
+        cs__free(a, tmin);
+        cs__free(a, mask);
+        cs__free(a, smax);
+        return false;
+    }
+    /* Gather the slots in order, then spread them over the new blocks. */
+    size_t run = 0;
+    for (size_t b = 0; b < x->nb; b++) {
+        memcpy(items + run, x->items + b * BLK, x->cnt[b] * sizeof *items);
+        run += x->cnt[b];
+    }
+    cs__idx_free(pool, ti);
+    x->items = items;
+    x->cnt = cnt;
+    x->tmin = tmin;
+    x->mask = mask;
+    x->smax = smax;
+    x->nb = nb;
+    for (size_t t = 0; t < 2 * nb; t++)
+        tmin[t] = CS_NIL;
+    spread(x, 0, nb, run);
+    pull_window(pool, x, 0, nb);
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* positions                                                           */
+
+/* Block and index of the first slot whose key is not less than k. */
+static void lower_bound(const cs_pool *pool, int ti, const idx_key *k, size_t *blk, size_t *pos)
+{
+    const cs_fitidx *x = &pool->idx[ti];
+    size_t t = 1;
+    while (t < x->nb) {
+        uint32_t r = x->tmin[2 * t + 1];
+        if (r != CS_NIL) {
+            idx_key kr = slot_key(pool, r);
+            if (key_less(ti, &kr, k)) {
+                t = 2 * t + 1;
+                continue;
+            }
+        }
+        t = 2 * t;
+    }
+    size_t b = t - x->nb, i = 0;
+    const uint32_t *it = x->items + b * BLK;
+    while (i < x->cnt[b]) {
+        idx_key ki = slot_key(pool, it[i]);
+        if (!key_less(ti, &ki, k))
+            break;
+        i++;
+    }
+    *blk = b;
+    *pos = i;
+}
+
+size_t cs__idx_lower_bound(const cs_pool *pool, int ti, uint32_t partition, double s,
+                           uint64_t id)
+{
+    if (pool->idx[ti].nb == 0)
+        return 0;
+    idx_key k = {partition, s, id};
+    size_t b, i;
+    lower_bound(pool, ti, &k, &b, &i);
+    return b * BLK + i;
+}
+
+size_t cs__idx_end(const cs_pool *pool, int ti)
+{
+    return pool->idx[ti].nb * BLK;
+}
+
+/* ------------------------------------------------------------------ */
+/* insert, erase, move                                                 */
+
+/* Put s at index i of block b (shifting the block's tail), spreading a
+ * window first when b is full. */
+static void place(cs_pool *pool, cs_fitidx *x, uint32_t s, size_t b, size_t i)
+{
+    if (x->cnt[b] < BLK) {
+        uint32_t *it = x->items + b * BLK;
+        memmove(it + i + 1, it + i, (x->cnt[b] - i) * sizeof *it);
+        it[i] = s;
+        x->cnt[b]++;
+        x->where[s] = (uint32_t)b;
+        if (i == 0)
+            tmin_up(x, b);
+        fold_up(pool, x, b, s);
+        return;
+    }
+    /* A neighbour with room takes the slot at our edge: one slot moves. */
+    uint32_t *it = x->items + b * BLK;
+    if (b + 1 < x->nb && x->cnt[b + 1] < BLK) {
+        uint32_t *nx = x->items + (b + 1) * BLK;
+        memmove(nx + 1, nx, x->cnt[b + 1] * sizeof *nx);
+        x->cnt[b + 1]++;
+        if (i == BLK) {
+            nx[0] = s;
+        } else {
+            nx[0] = it[BLK - 1];
+            memmove(it + i + 1, it + i, (BLK - 1 - i) * sizeof *it);
+            it[i] = s;
+        }
+        x->where[s] = (uint32_t)b;
+        x->where[nx[0]] = (uint32_t)(b + 1);
+        update_up(pool, x, b + 1, ALL_CLASSES);
+        update_up(pool, x, b, ALL_CLASSES);
+        return;
+    }
+    if (b > 0 && x->cnt[b - 1] < BLK) {
+        uint32_t *pv = x->items + (b - 1) * BLK;
+        if (i == 0) {
+            pv[x->cnt[b - 1]] = s;
+        } else {
+            pv[x->cnt[b - 1]] = it[0];
+            memmove(it, it + 1, (i - 1) * sizeof *it);
+            it[i - 1] = s;
+            x->where[s] = (uint32_t)b;
+        }
+        x->where[pv[x->cnt[b - 1]]] = (uint32_t)(b - 1);
+        x->cnt[b - 1]++;
+        update_up(pool, x, b - 1, ALL_CLASSES);
+        update_up(pool, x, b, ALL_CLASSES);
+        return;
+    }
+    /* The smallest aligned window around b with room under its threshold.
+     * The root always has room: cs__idx_reserve keeps n <= 3/4 of it. */
+    unsigned height = 0;
+    for (size_t v = x->nb; v > 1; v >>= 1)
+        height++;
+    size_t bl = b, w = 1, total = (size_t)x->cnt[b] + 1;
+    unsigned h = 0;
+    while (total > window_limit(w, h, height) && w < x->nb) {
+        size_t nbl = bl & ~(2 * w - 1);
+        size_t other = nbl == bl ? bl + w : nbl; /* the sibling half */
+        for (size_t j = other; j < other + w; j++)
+            total += x->cnt[j];
+        bl = nbl;
+        w *= 2;
+        h++;
+    }
+    size_t before = 0;
+    for (size_t j = bl; j < b; j++)
+        before += x->cnt[j];
+    size_t run = compact(x, bl, w);
+    uint32_t *base = x->items + bl * BLK;
+    size_t at = before + i;
+    memmove(base + at + 1, base + at, (run - at) * sizeof *base);
+    base[at] = s;
+    spread(x, bl, w, run + 1);
+    pull_window(pool, x, bl, w);
+}
+
+void cs__idx_insert(cs_pool *pool, int ti, uint32_t s)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    idx_key k = slot_key(pool, s);
+    size_t b, i;
+    lower_bound(pool, ti, &k, &b, &i);
+    x->nitems++;
+    place(pool, x, s, b, i);
+}
+
+/* Index of s within its block. */
+static size_t index_in_block(const cs_fitidx *x, uint32_t s)
+{
+    const uint32_t *it = x->items + (size_t)x->where[s] * BLK;
+    size_t i = 0;
+    while (it[i] != s)
+        i++;
+    return i;
+}
+
+/* Take s out of its block; cm: the classes whose maxima it counted in. */
+static void erase(cs_pool *pool, cs_fitidx *x, uint32_t s, unsigned cm)
+{
+    size_t b = x->where[s], i = index_in_block(x, s);
+    uint32_t *it = x->items + b * BLK;
+    memmove(it + i, it + i + 1, (x->cnt[b] - i - 1) * sizeof *it);
+    x->cnt[b]--;
+    x->nitems--;
+    update_up(pool, x, b, cm);
+}
+
+void cs__idx_erase(cs_pool *pool, int ti, uint32_t s)
+{
+    erase(pool, &pool->idx[ti], s, class_bit(pool, s));
+}
+
+void cs__idx_refresh(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool grew)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    unsigned old_bit = 1u << old_class & ((1u << pool->nclass) - 1);
+    if (!grew) {
+        update_up(pool, x, x->where[s], class_bit(pool, s) | old_bit);
+        return;
+    }
+    /* Left the old class (its maxima may fall), then joined the new one. */
+    if (old_class != pool->fclass[s])
+        update_up(pool, x, x->where[s], old_bit);
+    fold_up(pool, x, x->where[s], s);
+}
+
+void cs__idx_move(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool grew)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    size_t b = x->where[s], i = index_in_block(x, s), n = x->cnt[b];
+    uint32_t *it = x->items + b * BLK;
+    /* Common case: the new key still falls between two slots of the same
+     * block, so s moves within it and one leaf-to-root refresh does. */
+    bool inside = n >= 3;
+    if (inside) {
+        size_t first = i == 0 ? 1 : 0, last = i == n - 1 ? n - 2 : n - 1;
+        inside = slot_less(pool, ti, it[first], s) && slot_less(pool, ti, s, it[last]);
+    }
+    if (inside) {
+        memmove(it + i, it + i + 1, (n - i - 1) * sizeof *it);
+        size_t j = 0;
+        while (slot_less(pool, ti, it[j], s))
+            j++;
+        memmove(it + j + 1, it + j, (n - 1 - j) * sizeof *it);
+        it[j] = s;
+        if (i == 0 || j == 0)
+            tmin_up(x, b);
+        cs__idx_refresh(pool, ti, s, old_class, grew);
+        return;
+    }
+    erase(pool, x, s, 1u << old_class & ((1u << pool->nclass) - 1));
+    cs__idx_insert(pool, ti, s);
+}
+
+/* ------------------------------------------------------------------ */
+/* re-sorting in place                                                 */
+
+static void sift_down(const cs_pool *pool, int ti, uint32_t *a, size_t i, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && slot_less(pool, ti, a[c], a[c + 1]))
+            c++;
+        if (!slot_less(pool, ti, a[i], a[c]))
+            return;
+        uint32_t t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
+    }
+}
+
+void cs__idx_rebuild(cs_pool *pool, int ti)
+{
+    cs_fitidx *x = &pool->idx[ti];
+    if (x->nb == 0)
+        return;
+    size_t n = compact(x, 0, x->nb);
+    /* Heapsort: O(n log n), in place, deterministic (keys are distinct). */
+    uint32_t *a = x->items;
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(pool, ti, a, i, n);
+    for (size_t e = n; e-- > 1;) {
+        uint32_t t = a[0];
+        a[0] = a[e];
+        a[e] = t;
+        sift_down(pool, ti, a, 0, e);
+    }
+    spread(x, 0, x->nb, n);
+    pull_window(pool, x, 0, x->nb);
+}
+
+/* ------------------------------------------------------------------ */
+/* search                                                              */
+
+typedef struct search {
+    const cs_pool *pool;
+    const cs_fitidx *x;
+    const int64_t *d;
+    size_t lo, hi;
+    cs_idx_fn fn;
+    void *ctx;
+    uint32_t found;
+} search;
+
+static inline bool dominates(const int64_t *v, const int64_t *d, size_t p)
+{
+    for (size_t k = 0; k < p; k++)
+        if (v[k] < d[k])
+            return false;
+    return true;
+}
+
+/* The classes of m whose maximum under t holds the demand. */
+static inline unsigned passing(const search *c, size_t t, unsigned m)
+{
+    size_t p = c->pool->p;
+    const int64_t *sm = smax_of(c->pool, c->x, t);
+    for (unsigned mm = m; mm != 0; mm &= mm - 1) {
+        unsigned k = (unsigned)__builtin_ctz(mm);
+        if (!dominates(sm + k * p, c->d, p))
+            m &= ~(1u << k);
+    }
+    return m;
+}
+
+/* Whether slot s (of a class in m) fits and the callback takes it. */
+static inline bool try_slot(search *c, uint32_t s, unsigned m)
+{
+    const cs_pool *pool = c->pool;
+    if (!(m >> pool->fclass[s] & 1u) ||
+        !dominates(pool->free_ + (size_t)s * pool->p, c->d, pool->p))
+        return false;
+    if (!c->fn(c->ctx, s))
+        return false;
+    c->found = s;
+    return true;
+}
+
+/* Tree node t covers blocks [bl, bl + w). True once the callback took a slot. */
+static bool walk(search *c, size_t t, size_t bl, size_t w, unsigned m, bool reverse)
+{
+    if ((bl + w) * BLK <= c->lo || bl * BLK >= c->hi)
+        return false;
+    m = passing(c, t, m & c->x->mask[t]);
+    if (m == 0)
+        return false;
+    if (w == 1) {
+        const uint32_t *it = c->x->items + bl * BLK;
+        size_t from = c->lo > bl * BLK ? c->lo - bl * BLK : 0;
+        size_t to = c->x->cnt[bl];
+        if (c->hi < bl * BLK + to)
+            to = c->hi - bl * BLK;
+        if (!reverse) {
+            for (size_t i = from; i < to; i++)
+                if (try_slot(c, it[i], m))
+                    return true;
+        } else {
+            for (size_t i = to; i-- > from;)
+                if (try_slot(c, it[i], m))
+                    return true;
+        }
+        return false;
+    }
+    size_t h = w / 2;
+    if (!reverse)
+        return walk(c, 2 * t, bl, h, m, false) || walk(c, 2 * t + 1, bl + h, h, m, false);
+    return walk(c, 2 * t + 1, bl + h, h, m, true) || walk(c, 2 * t, bl, h, m, true);
+}
+
+uint32_t cs__idx_search(const cs_pool *pool, int ti, size_t lo, size_t hi,
+                        const int64_t *demand, bool reverse, cs_idx_fn fn, void *ctx)
+{
+    const cs_fitidx *x = &pool->idx[ti];
+    if (x->nb == 0 || lo >= hi)
+        return CS_NIL;
+    search c = {pool, x, demand, lo, hi, fn, ctx, CS_NIL};
+    (void)walk(&c, 1, 0, x->nb, (1u << pool->nclass) - 1, reverse);
+    return c.found;
+}
+
+/* ------------------------------------------------------------------ */
+/* invariant check                                                     */
+
+cs_status cs__idx_check(const cs_pool *pool, int ti)
+{
+    const cs_fitidx *x = &pool->idx[ti];
+    size_t p = pool->p, K = pool->nclass;
+    if (x->nb == 0)
+        return pool->num_nodes == 0 && x->nitems == 0 ? CS_OK : CS_ERR_STATE;
+    if ((x->nb & (x->nb - 1)) != 0 || !roomy(x->nb, x->nitems))
+        return CS_ERR_STATE;
+    /* Slots: every live node once, in strictly increasing key order. */
+    size_t n = 0;
+    uint32_t prev = CS_NIL;
+    for (size_t b = 0; b < x->nb; b++) {
+        if (x->cnt[b] > BLK)
+            return CS_ERR_STATE;
+        for (size_t i = 0; i < x->cnt[b]; i++) {
+            uint32_t s = x->items[b * BLK + i];
+            if (s >= pool->slot_end || pool->node_id[s] == CS_ID_NONE || x->where[s] != b)
+                return CS_ERR_STATE;
+            if (prev != CS_NIL && !slot_less(pool, ti, prev, s))
+                return CS_ERR_STATE;
+            prev = s;
+            n++;
+        }
+    }
+    if (n != pool->num_nodes || n != x->nitems)
+        return CS_ERR_STATE;
+    /* Leaves straight from their slots, then each internal node from its
+     * (already verified) children: O(n p + nb K p). */
+    int64_t want[CS_FIT_MAX_CLASSES * CS_POOL_MAX_RESOURCES];
+    for (size_t t = 2 * x->nb; t-- > 1;) {
+        unsigned m = 0;
+        uint32_t tm;
+        if (t >= x->nb) {
+            size_t b = t - x->nb;
+            tm = x->cnt[b] > 0 ? x->items[b * BLK] : CS_NIL;
+            for (size_t i = 0; i < x->cnt[b]; i++) {
+                uint32_t s = x->items[b * BLK + i];
+                unsigned c = pool->fclass[s];
+                if (c != cs__pool_fit_class(pool, s))
+                    return CS_ERR_STATE;
+                if (c >= K)
+                    continue;
+                for (size_t k = 0; k < p; k++) {
+                    int64_t f = pool->free_[(size_t)s * p + k];
+                    if (!(m >> c & 1u) || f > want[c * p + k])
+                        want[c * p + k] = f;
+                }
+                m |= 1u << c;
+            }
+        } else {
+            size_t l = 2 * t, r = 2 * t + 1;
+            tm = x->tmin[l] != CS_NIL ? x->tmin[l] : x->tmin[r];
+            for (size_t side = l; side <= r; side++) {
+                const int64_t *sm = smax_of(pool, x, side);
+                for (unsigned c = 0; c < K; c++) {
+                    if (!(x->mask[side] >> c & 1u))
+                        continue;
+                    for (size_t k = 0; k < p; k++)
+                        if (!(m >> c & 1u) || sm[c * p + k] > want[c * p + k])
+                            want[c * p + k] = sm[c * p + k];
+                    m |= 1u << c;
+                }
+            }
+        }
+        if (x->mask[t] != m || x->tmin[t] != tm)
+            return CS_ERR_STATE;
+        for (unsigned c = 0; c < K; c++)
+            if ((m >> c & 1u) &&
+                memcmp(smax_of(pool, x, t) + c * p, want + c * p, p * sizeof(int64_t)) != 0)
+                return CS_ERR_STATE;
+    }
+    return CS_OK;
+}
