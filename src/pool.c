@@ -154,6 +154,28 @@ static void account_node(cs_pool *pool, uint32_t s, int sign)
     }
 }
 
+/* Slot s's use grows by sign * du (its free vector already shrank by as
+ * much): the same totals as account_node before and after, in one pass. */
+static void account_use(cs_pool *pool, uint32_t s, const int64_t *du, int sign)
+{
+    size_t p = pool->p;
+    long pi = cs__pool_partition_index(pool, pool->partition[s]);
+    bool up = pool->state[s] == CS_NODE_UP;
+    int64_t *pu = pi >= 0 ? part_tot(pool, (size_t)pi, 1) : NULL;
+    int64_t *pf = pi >= 0 ? part_tot(pool, (size_t)pi, 2) : NULL;
+    for (size_t k = 0; k < p; k++) {
+        int64_t u = sign * du[k];
+        pool->tot_used[k] += u;
+        if (pu != NULL)
+            pu[k] += u;
+        if (up) {
+            pool->tot_free_up[k] -= u;
+            if (pf != NULL)
+                pf[k] -= u;
+        }
+    }
+}
+
 /* Insert a partition record (caller reserved room). */
 static size_t partition_insert(cs_pool *pool, uint32_t id)
 {
@@ -882,10 +904,9 @@ cs_status cs_pool_allocate(cs_pool *pool, uint64_t node, const int64_t *demand, 
     cs__idmap_put(&pool->alloc_map, aid, as);
     pool->num_allocs++;
 
-    account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++)
         f[k] -= demand[k];
-    account_node(pool, s, +1);
+    account_use(pool, s, demand, +1);
     node_changed(pool, s, false);
     *alloc_id = aid;
     return CS_OK;
@@ -902,10 +923,9 @@ cs_status cs_pool_release(cs_pool *pool, uint64_t alloc_id)
     uint32_t s = pool->anode[as];
     int64_t *f = vec(pool->free_, p, s);
     const int64_t *d = vec(pool->ademand, p, as);
-    account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++)
         f[k] += d[k];
-    account_node(pool, s, +1);
+    account_use(pool, s, d, -1);
     node_changed(pool, s, true);
     alloc_unlink(pool, as);
     return CS_OK;
@@ -931,13 +951,16 @@ cs_status cs_pool_resize(cs_pool *pool, uint64_t alloc_id, const int64_t *demand
     }
     if (grows && pool->state[s] != CS_NODE_UP)
         return CS_ERR_STATE;
-    account_node(pool, s, -1);
+    int64_t du[CS_POOL_MAX_RESOURCES];
+    bool shrinks = false;
     for (size_t k = 0; k < p; k++) {
-        f[k] -= demand[k] - d[k];
+        du[k] = demand[k] - d[k]; /* no overflow: both are in [0, capacity] */
+        shrinks |= du[k] > 0;
+        f[k] -= du[k];
         d[k] = demand[k];
     }
-    account_node(pool, s, +1);
-    node_changed(pool, s, false);
+    account_use(pool, s, du, +1);
+    node_changed(pool, s, !shrinks);
     return CS_OK;
 }
 

@@ -48,15 +48,11 @@
 /* ------------------------------------------------------------------ */
 /* keys                                                                */
 
-typedef struct idx_key {
-    uint32_t part;
-    double s;
-    uint64_t id;
-} idx_key;
+typedef cs_idx_key idx_key;
 
 static inline idx_key slot_key(const cs_pool *pool, uint32_t s)
 {
-    idx_key k = {pool->partition[s], pool->sval[s], pool->node_id[s]};
+    idx_key k = {pool->sval[s], pool->node_id[s], pool->partition[s]};
     return k;
 }
 
@@ -107,6 +103,15 @@ static inline int64_t *smax_of(const cs_pool *pool, const cs_fitidx *x, size_t t
     return x->smax + t * pool->nclass * pool->p;
 }
 
+/* Tree node t's least slot, with a copy of its key (descents compare keys
+ * without touching the node arrays). */
+static inline void set_tmin(const cs_pool *pool, cs_fitidx *x, size_t t, uint32_t s)
+{
+    x->tmin[t] = s;
+    if (s != CS_NIL)
+        x->tkey[t] = slot_key(pool, s);
+}
+
 /* Recompute leaf b (block b) from its slots, for the classes in cm only
  * (the others are known not to have changed) and its least slot. Returns
  * whether anything changed. */
@@ -136,7 +141,7 @@ static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
     uint32_t tm = x->cnt[b] > 0 ? it[0] : CS_NIL;
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
     x->mask[t] = (uint8_t)m;
-    x->tmin[t] = tm;
+    set_tmin(pool, x, t, tm);
     int64_t *dst = smax_of(pool, x, t);
     for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
         size_t c = (size_t)__builtin_ctz(mm);
@@ -161,6 +166,8 @@ static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned cm)
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
     x->mask[t] = (uint8_t)m;
     x->tmin[t] = tm;
+    if (tm != CS_NIL) /* copied even when tm is the same slot: a rebuild changes keys */
+        x->tkey[t] = x->tkey[x->tmin[l] != CS_NIL ? l : r];
     int64_t *dst = smax_of(pool, x, t);
     const int64_t *sl = smax_of(pool, x, l), *sr = smax_of(pool, x, r);
     for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
@@ -223,17 +230,73 @@ static void fold_up(const cs_pool *pool, cs_fitidx *x, size_t b, uint32_t s)
     }
 }
 
+/* Store vector v (when `any`) as class c's maxima at tree node t, or clear
+ * the class there. Returns whether that changed anything. */
+static inline bool set_class(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned c, bool any,
+                             const int64_t *v)
+{
+    size_t p = pool->p;
+    bool had = x->mask[t] >> c & 1u;
+    if (!any) {
+        x->mask[t] = (uint8_t)(x->mask[t] & ~(1u << c));
+        return had;
+    }
+    int64_t *d = smax_of(pool, x, t) + c * p;
+    bool changed = !had;
+    x->mask[t] = (uint8_t)(x->mask[t] | 1u << c);
+    for (size_t k = 0; k < p; k++) {
+        changed |= d[k] != v[k];
+        d[k] = v[k];
+    }
+    return changed;
+}
+
+/* A slot of class c left block b, or its free vector fell: recompute class
+ * c's maxima at leaf b from its slots, then at each ancestor from its two
+ * children, while anything changes. */
+static void shrink_up(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned c)
+{
+    if (c >= pool->nclass)
+        return;
+    size_t p = pool->p, t = x->nb + b;
+    int64_t v[CS_POOL_MAX_RESOURCES];
+    bool any = false;
+    const uint32_t *it = x->items + b * BLK;
+    for (size_t i = 0; i < x->cnt[b]; i++) {
+        if (pool->fclass[it[i]] != c)
+            continue;
+        const int64_t *f = pool->free_ + (size_t)it[i] * p;
+        for (size_t k = 0; k < p; k++)
+            v[k] = !any || f[k] > v[k] ? f[k] : v[k];
+        any = true;
+    }
+    bool changed = set_class(pool, x, t, c, any, v);
+    while (changed && t > 1) {
+        t >>= 1;
+        size_t l = 2 * t, r = l + 1;
+        bool inl = x->mask[l] >> c & 1u, inr = x->mask[r] >> c & 1u;
+        const int64_t *a = smax_of(pool, x, inl ? l : r) + c * p;
+        const int64_t *bb = smax_of(pool, x, inr ? r : l) + c * p;
+        for (size_t k = 0; k < p; k++)
+            v[k] = a[k] > bb[k] ? a[k] : bb[k];
+        changed = set_class(pool, x, t, c, inl || inr, v);
+    }
+}
+
 /* Block b's first slot may have changed: fix the least slots above it. */
-static void tmin_up(cs_fitidx *x, size_t b)
+static void tmin_up(const cs_pool *pool, cs_fitidx *x, size_t b)
 {
     size_t t = x->nb + b;
     uint32_t tm = x->cnt[b] > 0 ? x->items[b * BLK] : CS_NIL;
-    while (x->tmin[t] != tm) {
-        x->tmin[t] = tm;
-        if (t == 1)
+    if (x->tmin[t] == tm)
+        return;
+    set_tmin(pool, x, t, tm);
+    for (t >>= 1; t >= 1; t >>= 1) {
+        size_t from = x->tmin[2 * t] != CS_NIL ? 2 * t : 2 * t + 1;
+        if (x->tmin[t] == x->tmin[from])
             return;
-        t >>= 1;
-        tm = x->tmin[2 * t] != CS_NIL ? x->tmin[2 * t] : x->tmin[2 * t + 1];
+        x->tmin[t] = x->tmin[from];
+        x->tkey[t] = x->tkey[from];
     }
 }
 
@@ -314,11 +377,13 @@ void cs__idx_free(cs_pool *pool, int ti)
     cs__free(&pool->a, x->items);
     cs__free(&pool->a, x->cnt);
     cs__free(&pool->a, x->tmin);
+    cs__free(&pool->a, x->tkey);
     cs__free(&pool->a, x->mask);
     cs__free(&pool->a, x->smax);
     x->items = NULL;
     x->cnt = NULL;
     x->tmin = NULL;
+    x->tkey = NULL;
     x->mask = NULL;
     x->smax = NULL;
     x->nb = 0;
@@ -343,12 +408,15 @@ bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
     uint32_t *items = cs__alloc_array(a, nb * BLK, sizeof *items);
     uint8_t *cnt = cs__calloc_array(a, nb, sizeof *cnt);
     uint32_t *tmin = cs__alloc_array(a, 2 * nb, sizeof *tmin);
+    cs_idx_key *tkey = cs__alloc_array(a, 2 * nb, sizeof *tkey);
     uint8_t *mask = cs__calloc_array(a, 2 * nb, sizeof *mask);
     int64_t *smax = cs__alloc(a, sbytes);
-    if (items == NULL || cnt == NULL || tmin == NULL || mask == NULL || smax == NULL) {
+    if (items == NULL || cnt == NULL || tmin == NULL || tkey == NULL || mask == NULL ||
+        smax == NULL) {
         cs__free(a, items);
         cs__free(a, cnt);
         cs__free(a, tmin);
+        cs__free(a, tkey);
         cs__free(a, mask);
         cs__free(a, smax);
         return false;
@@ -363,6 +431,7 @@ bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
     x->items = items;
     x->cnt = cnt;
     x->tmin = tmin;
+    x->tkey = tkey;
     x->mask = mask;
     x->smax = smax;
     x->nb = nb;
@@ -382,26 +451,21 @@ static void lower_bound(const cs_pool *pool, int ti, const idx_key *k, size_t *b
     const cs_fitidx *x = &pool->idx[ti];
     size_t t = 1;
     while (t < x->nb) {
-        uint32_t r = x->tmin[2 * t + 1];
-        if (r != CS_NIL) {
-            idx_key kr = slot_key(pool, r);
-            if (key_less(ti, &kr, k)) {
-                t = 2 * t + 1;
-                continue;
-            }
-        }
-        t = 2 * t;
+        size_t r = 2 * t + 1;
+        t = x->tmin[r] != CS_NIL && key_less(ti, &x->tkey[r], k) ? r : 2 * t;
     }
-    size_t b = t - x->nb, i = 0;
+    size_t b = t - x->nb, lo = 0, hi = x->cnt[b];
     const uint32_t *it = x->items + b * BLK;
-    while (i < x->cnt[b]) {
-        idx_key ki = slot_key(pool, it[i]);
-        if (!key_less(ti, &ki, k))
-            break;
-        i++;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        idx_key km = slot_key(pool, it[mid]);
+        if (key_less(ti, &km, k))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     *blk = b;
-    *pos = i;
+    *pos = lo;
 }
 
 size_t cs__idx_lower_bound(const cs_pool *pool, int ti, uint32_t partition, double s,
@@ -409,7 +473,7 @@ size_t cs__idx_lower_bound(const cs_pool *pool, int ti, uint32_t partition, doub
 {
     if (pool->idx[ti].nb == 0)
         return 0;
-    idx_key k = {partition, s, id};
+    idx_key k = {s, id, partition};
     size_t b, i;
     lower_bound(pool, ti, &k, &b, &i);
     return b * BLK + i;
@@ -434,7 +498,7 @@ static void place(cs_pool *pool, cs_fitidx *x, uint32_t s, size_t b, size_t i)
         x->cnt[b]++;
         x->where[s] = (uint32_t)b;
         if (i == 0)
-            tmin_up(x, b);
+            tmin_up(pool, x, b);
         fold_up(pool, x, b, s);
         return;
     }
@@ -521,34 +585,39 @@ static size_t index_in_block(const cs_fitidx *x, uint32_t s)
     return i;
 }
 
-/* Take s out of its block; cm: the classes whose maxima it counted in. */
-static void erase(cs_pool *pool, cs_fitidx *x, uint32_t s, unsigned cm)
+/* Take s out of its block; old_class: the class whose maxima it counted in. */
+static void erase(cs_pool *pool, cs_fitidx *x, uint32_t s, unsigned old_class)
 {
     size_t b = x->where[s], i = index_in_block(x, s);
     uint32_t *it = x->items + b * BLK;
     memmove(it + i, it + i + 1, (x->cnt[b] - i - 1) * sizeof *it);
     x->cnt[b]--;
     x->nitems--;
-    update_up(pool, x, b, cm);
+    if (i == 0)
+        tmin_up(pool, x, b);
+    shrink_up(pool, x, b, old_class);
 }
 
 void cs__idx_erase(cs_pool *pool, int ti, uint32_t s)
 {
-    erase(pool, &pool->idx[ti], s, class_bit(pool, s));
+    erase(pool, &pool->idx[ti], s, pool->fclass[s]);
 }
 
 void cs__idx_refresh(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool grew)
 {
     cs_fitidx *x = &pool->idx[ti];
-    unsigned old_bit = 1u << old_class & ((1u << pool->nclass) - 1);
-    if (!grew) {
-        update_up(pool, x, x->where[s], class_bit(pool, s) | old_bit);
+    size_t b = x->where[s];
+    if (old_class == pool->fclass[s]) {
+        if (grew)
+            fold_up(pool, x, b, s); /* its maxima can only rise */
+        else
+            shrink_up(pool, x, b, old_class);
         return;
     }
-    /* Left the old class (its maxima may fall), then joined the new one. */
-    if (old_class != pool->fclass[s])
-        update_up(pool, x, x->where[s], old_bit);
-    fold_up(pool, x, x->where[s], s);
+    /* It left the old class (whose maxima may fall) and joined the new one
+     * (whose maxima can only rise). */
+    shrink_up(pool, x, b, old_class);
+    fold_up(pool, x, b, s);
 }
 
 void cs__idx_move(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool grew)
@@ -571,11 +640,11 @@ void cs__idx_move(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool gre
         memmove(it + j + 1, it + j, (n - 1 - j) * sizeof *it);
         it[j] = s;
         if (i == 0 || j == 0)
-            tmin_up(x, b);
+            tmin_up(pool, x, b);
         cs__idx_refresh(pool, ti, s, old_class, grew);
         return;
     }
-    erase(pool, x, s, 1u << old_class & ((1u << pool->nclass) - 1));
+    erase(pool, x, s, old_class);
     cs__idx_insert(pool, ti, s);
 }
 
@@ -777,6 +846,11 @@ cs_status cs__idx_check(const cs_pool *pool, int ti)
         }
         if (x->mask[t] != m || x->tmin[t] != tm)
             return CS_ERR_STATE;
+        if (tm != CS_NIL) {
+            idx_key want_key = slot_key(pool, tm);
+            if (key_less(ti, &want_key, &x->tkey[t]) || key_less(ti, &x->tkey[t], &want_key))
+                return CS_ERR_STATE;
+        }
         for (unsigned c = 0; c < K; c++)
             if ((m >> c & 1u) &&
                 memcmp(smax_of(pool, x, t) + c * p, want + c * p, p * sizeof(int64_t)) != 0)

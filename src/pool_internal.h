@@ -36,6 +36,13 @@ enum { CS_IDX_BY_ID = 0, CS_IDX_BY_S = 1, CS_IDX_COUNT = 2 };
 /* The fit class of a node that is not up: in no class, never a candidate. */
 #define CS_FIT_CLASS_NONE CS_FIT_MAX_CLASSES
 
+/* A key of the fit order: BY_ID compares (part, id), BY_S (part, s, id). */
+typedef struct cs_idx_key {
+    double s;
+    uint64_t id;
+    uint32_t part;
+} cs_idx_key;
+
 /* One ordered fit index. Tree nodes are numbered 1 .. 2nb-1, node t has
  * children 2t and 2t+1, and leaf nb + b is block b. */
 typedef struct cs_fitidx {
@@ -44,6 +51,7 @@ typedef struct cs_fitidx {
     uint32_t *items; /* nb * CS_IDX_BLOCK: block b's cnt[b] slots, in key order, at its front */
     uint8_t *cnt;    /* nb */
     uint32_t *tmin;  /* 2nb: the slot with the least key under tree node t, CS_NIL if none */
+    cs_idx_key *tkey;/* 2nb: that slot's key, valid when tmin[t] != CS_NIL */
     uint8_t *mask;   /* 2nb: bit c set when some up node of class c is under t */
     int64_t *smax;   /* 2nb * nclass * p: per class and dimension, the largest free */
     uint32_t *where; /* per slot: the block holding it */
