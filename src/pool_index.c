@@ -112,10 +112,9 @@ static inline void set_tmin(const cs_pool *pool, cs_fitidx *x, size_t t, uint32_
         x->tkey[t] = slot_key(pool, s);
 }
 
-/* Recompute leaf b (block b) from its slots, for the classes in cm only
- * (the others are known not to have changed) and its least slot. Returns
- * whether anything changed. */
-static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
+/* Recompute leaf b (block b) from its slots: every class and the least
+ * slot. Returns whether anything changed. */
+static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b)
 {
     size_t p = pool->p, t = x->nb + b;
     int64_t tmp[CS_FIT_MAX_CLASSES * CS_POOL_MAX_RESOURCES];
@@ -123,45 +122,36 @@ static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
     const uint32_t *it = x->items + b * BLK;
     for (size_t i = 0; i < x->cnt[b]; i++) {
         unsigned c = pool->fclass[it[i]];
-        if (!(cm >> c & 1u))
-            continue; /* not up (c == CS_FIT_CLASS_NONE) or not asked for */
+        if (c >= pool->nclass)
+            continue; /* not up */
         const int64_t *f = pool->free_ + (size_t)it[i] * p;
         int64_t *v = tmp + c * p;
-        if (!(m >> c & 1u)) {
-            for (size_t k = 0; k < p; k++)
-                v[k] = f[k];
-            m |= 1u << c;
-        } else {
-            for (size_t k = 0; k < p; k++)
-                if (f[k] > v[k])
-                    v[k] = f[k];
-        }
+        bool first = !(m >> c & 1u);
+        for (size_t k = 0; k < p; k++)
+            v[k] = first || f[k] > v[k] ? f[k] : v[k];
+        m |= 1u << c;
     }
-    m |= x->mask[t] & ~cm;
     uint32_t tm = x->cnt[b] > 0 ? it[0] : CS_NIL;
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
     x->mask[t] = (uint8_t)m;
     set_tmin(pool, x, t, tm);
     int64_t *dst = smax_of(pool, x, t);
-    for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
+    for (unsigned mm = m; mm != 0; mm &= mm - 1) {
         size_t c = (size_t)__builtin_ctz(mm);
-        int64_t *d = dst + c * p;
-        const int64_t *v = tmp + c * p;
         for (size_t k = 0; k < p; k++) {
-            changed |= d[k] != v[k];
-            d[k] = v[k];
+            changed |= dst[c * p + k] != tmp[c * p + k];
+            dst[c * p + k] = tmp[c * p + k];
         }
     }
     return changed;
 }
 
-/* Recompute internal node t from its children, for the classes in cm only,
- * and its least slot. Returns whether anything changed. */
-static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned cm)
+/* Recompute internal node t from its children: every class and the least
+ * slot. Returns whether anything changed. */
+static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t)
 {
     size_t p = pool->p, l = 2 * t, r = 2 * t + 1;
-    unsigned ml = x->mask[l], mr = x->mask[r];
-    unsigned m = (x->mask[t] & ~cm) | ((ml | mr) & cm);
+    unsigned ml = x->mask[l], mr = x->mask[r], m = ml | mr;
     uint32_t tm = x->tmin[l] != CS_NIL ? x->tmin[l] : x->tmin[r];
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
     x->mask[t] = (uint8_t)m;
@@ -170,17 +160,14 @@ static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned cm)
         x->tkey[t] = x->tkey[x->tmin[l] != CS_NIL ? l : r];
     int64_t *dst = smax_of(pool, x, t);
     const int64_t *sl = smax_of(pool, x, l), *sr = smax_of(pool, x, r);
-    for (unsigned mm = m & cm; mm != 0; mm &= mm - 1) {
+    for (unsigned mm = m; mm != 0; mm &= mm - 1) {
         size_t c = (size_t)__builtin_ctz(mm);
+        /* A class only one child has: take that child's maxima twice. */
+        const int64_t *a = (ml >> c & 1u ? sl : sr) + c * p;
+        const int64_t *bb = (mr >> c & 1u ? sr : sl) + c * p;
         int64_t *d = dst + c * p;
-        const int64_t *a = sl + c * p, *b = sr + c * p;
-        if (!(mr >> c & 1u)) {
-            b = a; /* only the left child has the class */
-        } else if (!(ml >> c & 1u)) {
-            a = b;
-        }
         for (size_t k = 0; k < p; k++) {
-            int64_t v = a[k] > b[k] ? a[k] : b[k];
+            int64_t v = a[k] > bb[k] ? a[k] : bb[k];
             changed |= d[k] != v;
             d[k] = v;
         }
@@ -188,15 +175,15 @@ static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t, unsigned cm)
     return changed;
 }
 
-/* Block b changed in the classes cm: refresh it and its ancestors while
- * anything changes. */
-static void update_up(const cs_pool *pool, cs_fitidx *x, size_t b, unsigned cm)
+/* Block b changed in any way: refresh it and its ancestors while anything
+ * changes. */
+static void update_up(const cs_pool *pool, cs_fitidx *x, size_t b)
 {
     size_t t = x->nb + b;
-    bool changed = pull_leaf(pool, x, b, cm);
+    bool changed = pull_leaf(pool, x, b);
     while (changed && t > 1) {
         t >>= 1;
-        changed = pull_node(pool, x, t, cm);
+        changed = pull_node(pool, x, t);
     }
 }
 
@@ -300,29 +287,21 @@ static void tmin_up(const cs_pool *pool, cs_fitidx *x, size_t b)
     }
 }
 
-/* The class bit of slot s, 0 when it is in no class. */
-static inline unsigned class_bit(const cs_pool *pool, uint32_t s)
-{
-    return 1u << pool->fclass[s] & ((1u << pool->nclass) - 1);
-}
-
-#define ALL_CLASSES 0xFFu
-
 /* Recompute every node: leaves [bl, bl + w) (an aligned window), the tree
  * inside the window, and the window's ancestors. */
 static void pull_window(const cs_pool *pool, cs_fitidx *x, size_t bl, size_t w)
 {
     for (size_t b = bl; b < bl + w; b++)
-        (void)pull_leaf(pool, x, b, ALL_CLASSES);
+        (void)pull_leaf(pool, x, b);
     size_t lo = x->nb + bl, hi = x->nb + bl + w; /* tree nodes [lo, hi) at one level */
     while (hi - lo > 1) {
         lo >>= 1;
         hi >>= 1;
         for (size_t t = lo; t < hi; t++)
-            (void)pull_node(pool, x, t, ALL_CLASSES);
+            (void)pull_node(pool, x, t);
     }
     for (size_t t = lo >> 1; t >= 1; t >>= 1)
-        (void)pull_node(pool, x, t, ALL_CLASSES);
+        (void)pull_node(pool, x, t);
 }
 
 /* Spread the `run` slots stored contiguously from block bl's start evenly
@@ -517,8 +496,8 @@ static void place(cs_pool *pool, cs_fitidx *x, uint32_t s, size_t b, size_t i)
         }
         x->where[s] = (uint32_t)b;
         x->where[nx[0]] = (uint32_t)(b + 1);
-        update_up(pool, x, b + 1, ALL_CLASSES);
-        update_up(pool, x, b, ALL_CLASSES);
+        update_up(pool, x, b + 1);
+        update_up(pool, x, b);
         return;
     }
     if (b > 0 && x->cnt[b - 1] < BLK) {
@@ -533,8 +512,8 @@ static void place(cs_pool *pool, cs_fitidx *x, uint32_t s, size_t b, size_t i)
         }
         x->where[pv[x->cnt[b - 1]]] = (uint32_t)(b - 1);
         x->cnt[b - 1]++;
-        update_up(pool, x, b - 1, ALL_CLASSES);
-        update_up(pool, x, b, ALL_CLASSES);
+        update_up(pool, x, b - 1);
+        update_up(pool, x, b);
         return;
     }
     /* The smallest aligned window around b with room under its threshold.
