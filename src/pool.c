@@ -1041,8 +1041,8 @@ static void partition_range(const cs_pool *pool, int ti, uint32_t partition, siz
         return;
     }
     /* partition < CS_PARTITION_ANY = UINT32_MAX, so partition + 1 is a key. */
-    *lo = cs__idx_lower_bound(pool, ti, partition, -INFINITY, 0);
-    *hi = cs__idx_lower_bound(pool, ti, partition + 1, -INFINITY, 0);
+    *lo = cs__idx_lower_bound(pool, ti, partition, -HUGE_VAL, 0);
+    *hi = cs__idx_lower_bound(pool, ti, partition + 1, -HUGE_VAL, 0);
 }
 
 /* Best or worst fit within one partition. */

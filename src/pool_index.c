@@ -82,7 +82,7 @@ uint8_t cs__pool_fit_class(const cs_pool *pool, uint32_t s)
     size_t p = pool->p;
     const int64_t *c = pool->cap + (size_t)s * p, *f = pool->free_ + (size_t)s * p;
     size_t best = 0;
-    double bu = INFINITY;
+    double bu = HUGE_VAL;
     for (size_t k = 0; k < p; k++) {
         if (c[k] <= 0)
             continue; /* the node has none of it: not a bottleneck */

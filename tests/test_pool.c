@@ -163,7 +163,7 @@ START_TEST(create_and_names)
     double w[2] = {0.0, 0.0};
     o.fit_weights = w;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
-    w[1] = NAN;
+    w[1] = (double)NAN;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
     w[1] = -1;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
@@ -208,7 +208,7 @@ START_TEST(add_nodes_and_ids)
     spec.state = (cs_node_state)7;
     ck_assert_int_eq(cs_pool_add_node(pool, 20, &spec, NULL), CS_ERR_INVALID);
     spec.state = CS_NODE_UP;
-    double cost[P3] = {0.1, NAN, 0};
+    double cost[P3] = {0.1, (double)NAN, 0};
     spec.unit_cost = cost;
     ck_assert_int_eq(cs_pool_add_node(pool, 20, &spec, NULL), CS_ERR_INVALID);
     spec.unit_cost = NULL;
