@@ -386,7 +386,7 @@ cs_status cs_pool_create(size_t num_resources, const char *const *resource_names
     pool->p = p;
     pool->free_slot_head = CS_NIL;
     pool->free_aslot_head = CS_NIL;
-    pool->nclass = p < CS_FIT_MAX_CLASSES ? p : CS_FIT_MAX_CLASSES;
+    pool->nclass = 2 * p < CS_FIT_MAX_CLASSES ? 2 * p : CS_FIT_MAX_CLASSES;
     pool->next_alloc_id = 1;
 
     pool->names = cs__calloc_array(&a, p, sizeof *pool->names);

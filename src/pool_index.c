@@ -79,20 +79,25 @@ uint8_t cs__pool_fit_class(const cs_pool *pool, uint32_t s)
 {
     if (pool->state[s] != CS_NODE_UP)
         return CS_FIT_CLASS_NONE;
-    size_t p = pool->p;
+    size_t p = pool->p, half = pool->nclass / 2;
     const int64_t *c = pool->cap + (size_t)s * p, *f = pool->free_ + (size_t)s * p;
     size_t best = 0;
+    bool lacks = false;
     double bu = HUGE_VAL;
     for (size_t k = 0; k < p; k++) {
-        if (c[k] <= 0)
-            continue; /* the node has none of it: not a bottleneck */
+        if (c[k] <= 0) {
+            lacks = true; /* never a bottleneck, but never holds a demand for it */
+            continue;
+        }
         double u = (double)f[k] / (double)c[k];
         if (u < bu) {
             bu = u;
             best = k;
         }
     }
-    return (uint8_t)(best < pool->nclass ? best : pool->nclass - 1);
+    if (best >= half)
+        best = half - 1;
+    return (uint8_t)(lacks ? half + best : best);
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,7 +138,7 @@ static bool pull_leaf(const cs_pool *pool, cs_fitidx *x, size_t b)
     }
     uint32_t tm = x->cnt[b] > 0 ? it[0] : CS_NIL;
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
-    x->mask[t] = (uint8_t)m;
+    x->mask[t] = (uint16_t)m;
     set_tmin(pool, x, t, tm);
     int64_t *dst = smax_of(pool, x, t);
     for (unsigned mm = m; mm != 0; mm &= mm - 1) {
@@ -154,7 +159,7 @@ static bool pull_node(const cs_pool *pool, cs_fitidx *x, size_t t)
     unsigned ml = x->mask[l], mr = x->mask[r], m = ml | mr;
     uint32_t tm = x->tmin[l] != CS_NIL ? x->tmin[l] : x->tmin[r];
     bool changed = x->mask[t] != m || x->tmin[t] != tm;
-    x->mask[t] = (uint8_t)m;
+    x->mask[t] = (uint16_t)m;
     x->tmin[t] = tm;
     if (tm != CS_NIL) /* copied even when tm is the same slot: a rebuild changes keys */
         x->tkey[t] = x->tkey[x->tmin[l] != CS_NIL ? l : r];
@@ -203,7 +208,7 @@ static void fold_up(const cs_pool *pool, cs_fitidx *x, size_t b, uint32_t s)
         if (!(x->mask[t] >> c & 1u)) {
             for (size_t k = 0; k < p; k++)
                 d[k] = f[k];
-            x->mask[t] = (uint8_t)(x->mask[t] | 1u << c);
+            x->mask[t] = (uint16_t)(x->mask[t] | 1u << c);
             changed = true;
         } else {
             for (size_t k = 0; k < p; k++)
@@ -225,12 +230,12 @@ static inline bool set_class(const cs_pool *pool, cs_fitidx *x, size_t t, unsign
     size_t p = pool->p;
     bool had = x->mask[t] >> c & 1u;
     if (!any) {
-        x->mask[t] = (uint8_t)(x->mask[t] & ~(1u << c));
+        x->mask[t] = (uint16_t)(x->mask[t] & ~(1u << c));
         return had;
     }
     int64_t *d = smax_of(pool, x, t) + c * p;
     bool changed = !had;
-    x->mask[t] = (uint8_t)(x->mask[t] | 1u << c);
+    x->mask[t] = (uint16_t)(x->mask[t] | 1u << c);
     for (size_t k = 0; k < p; k++) {
         changed |= d[k] != v[k];
         d[k] = v[k];
@@ -388,7 +393,7 @@ bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
     uint8_t *cnt = cs__calloc_array(a, nb, sizeof *cnt);
     uint32_t *tmin = cs__alloc_array(a, 2 * nb, sizeof *tmin);
     cs_idx_key *tkey = cs__alloc_array(a, 2 * nb, sizeof *tkey);
-    uint8_t *mask = cs__calloc_array(a, 2 * nb, sizeof *mask);
+    uint16_t *mask = cs__calloc_array(a, 2 * nb, sizeof *mask);
     int64_t *smax = cs__alloc(a, sbytes);
     if (items == NULL || cnt == NULL || tmin == NULL || tkey == NULL || mask == NULL ||
         smax == NULL) {

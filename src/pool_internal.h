@@ -31,8 +31,9 @@ enum { CS_IDX_BY_ID = 0, CS_IDX_BY_S = 1, CS_IDX_COUNT = 2 };
 
 /* Slots per block of an index (the tree's leaves). */
 #define CS_IDX_BLOCK 16
-/* At most this many fit classes (dimensions past the last share a class). */
-#define CS_FIT_MAX_CLASSES 8
+/* At most this many fit classes: a bottleneck dimension (the last ones
+ * share a class), times whether the node lacks some resource. */
+#define CS_FIT_MAX_CLASSES 16
 /* The fit class of a node that is not up: in no class, never a candidate. */
 #define CS_FIT_CLASS_NONE CS_FIT_MAX_CLASSES
 
@@ -52,7 +53,7 @@ typedef struct cs_fitidx {
     uint8_t *cnt;    /* nb */
     uint32_t *tmin;  /* 2nb: the slot with the least key under tree node t, CS_NIL if none */
     cs_idx_key *tkey;/* 2nb: that slot's key, valid when tmin[t] != CS_NIL */
-    uint8_t *mask;   /* 2nb: bit c set when some up node of class c is under t */
+    uint16_t *mask;  /* 2nb: bit c set when some up node of class c is under t */
     int64_t *smax;   /* 2nb * nclass * p: per class and dimension, the largest free */
     uint32_t *where; /* per slot: the block holding it */
 } cs_fitidx;
@@ -96,7 +97,7 @@ struct cs_pool {
     uint32_t *zone, *rack, *partition;
     cs_label_block **labels; /* NULL when a node has none */
     uint32_t *alloc_head, *alloc_tail, *alloc_count; /* per node, allocation list */
-    size_t nclass;           /* fit classes: min(p, CS_FIT_MAX_CLASSES) */
+    size_t nclass;           /* fit classes: min(2p, CS_FIT_MAX_CLASSES) */
     cs_fitidx idx[CS_IDX_COUNT];
     cs_idmap node_map; /* id -> slot */
     uint64_t next_auto_id;
