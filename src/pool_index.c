@@ -20,27 +20,42 @@
  * treaps kept before) lets a fragmented subtree, with cpu spare on one node
  * and memory spare on another, pass the test although no node in it fits,
  * and the search then visited O(n) nodes: at 10k nodes packed to 85% cpu
- * by first fit (bench_pool) a first-fit query cost 3.5 us, the same as a
- * linear scan. Instead each node is put in a fit class, its bottleneck
- * dimension argmin_k free_k / cap_k (ties to the lower k), and the tree
- * keeps one maximum per class. Members of a class are short in the same
- * dimension, so their maximum stays close to a real member. Measured on
- * the bench workload with a prototype (tree nodes visited per first-fit
- * query at 1k / 10k / 100k / 1M nodes):
- *   one maximum (no classes)               64 / 545 / 5346 / -
- *   bottleneck dimension (p classes)       11 /  15 /   21 / 25
- *   bottleneck and runner-up (p(p-1))      11 /  15 /   21 / 25
- *   "free < cap/4" bit per dimension (2^p) - / 188 /    - / -
- *   3 levels of free/cap per dimension     - /  64 /    - / -
- * and best fit on the S order behaved the same (10 / 16 / 21 visits).
- * The bottleneck classes grow logarithmically and cost p maxima per tree
- * node, so they are the ones kept; more classes bought nothing. Pruning
- * stays exact whatever the classes are: a class maximum bounds every
- * member, so a subtree is skipped only when no member can fit.
+ * by first fit (bench_pool) a first-fit query cost 3.5 us, as much as a
+ * linear scan. Instead each up node is put in a fit class and the tree
+ * keeps one maximum per class. The class is the node's bottleneck
+ * dimension, argmin_k free_k / cap_k over the resources it has (ties to the
+ * lower k), and whether it lacks some resource (cap_k = 0, e.g. a CPU-only
+ * node among GPU nodes): members of a class are short in the same place,
+ * so their maximum stays close to a real member. Tree nodes examined per
+ * first-fit / best-fit query (pruned ones included), at 1k / 10k / 100k
+ * nodes, measured with an instrumented build on bench_pool's workloads:
+ *                               synthetic (p = 4)        Alibaba trace (p = 3)
+ *   one maximum             76/34 499/253 6150/3062   111/64 966/385    -
+ *   bottleneck (p)          11/10  16/15    20/20      90/29 792/90  9780/383
+ *   bottleneck, runner-up   11/10  16/15    20/20      80/26 632/75     -
+ *   bottleneck, lacks (2p)  11/10  16/15    20/20      20/18  99/54   970/278
+ * The last is kept: logarithmic on the synthetic workload, and 8x better
+ * than the bottleneck alone where CPU-only and GPU nodes mix. (Splitting
+ * classes further by levels of free / cap bought at most 1.5x more on the
+ * trace.) First fit on the trace still grows linearly: its most frequent
+ * task is the one the packing saturated, so every node before the first
+ * fit lacks it by a little in cpu or in gpu, within one class; an exact
+ * answer there needs per-subtree skylines, not maxima. Pruning stays exact
+ * whatever the classes are: a class maximum bounds every member, so a
+ * subtree is skipped only when no member can fit.
  *
- * Blocks of 16 slots: leaves scanned linearly, a tree of n/8 to n/16
- * nodes (fewer cache misses than a node per slot, and half the depth of a
- * treap). Everything is deterministic: no hashing, no addresses. */
+ * Updates. A release only raises a node's free vector: its class maxima
+ * are raised from the leaf up until an ancestor already held them, reading
+ * no sibling. An allocation (or a node leaving a class) recomputes that
+ * class's maxima from the two children at each ancestor, until nothing
+ * changes. A move in the S order (every allocate and release) is an erase
+ * and an insert, unless the new key stays between two slots of its block.
+ *
+ * Blocks of 16 slots, at most 3/4 full on the whole (3/8 just after the
+ * array doubles): leaves scanned linearly, a tree of about n/3 to n/6
+ * nodes, with fewer cache misses than a node per slot and half the depth
+ * of a treap; blocks of 8, 32 and 64 cost the same instructions within
+ * 10%. Everything is deterministic: no hashing, no addresses. */
 #include "pool_internal.h"
 
 #define BLK CS_IDX_BLOCK
@@ -609,8 +624,8 @@ void cs__idx_move(cs_pool *pool, int ti, uint32_t s, uint8_t old_class, bool gre
     cs_fitidx *x = &pool->idx[ti];
     size_t b = x->where[s], i = index_in_block(x, s), n = x->cnt[b];
     uint32_t *it = x->items + b * BLK;
-    /* Common case: the new key still falls between two slots of the same
-     * block, so s moves within it and one leaf-to-root refresh does. */
+    /* When the new key still falls between two other slots of the block, s
+     * moves within it: no descent, one refresh. */
     bool inside = n >= 3;
     if (inside) {
         size_t first = i == 0 ? 1 : 0, last = i == n - 1 ? n - 2 : n - 1;

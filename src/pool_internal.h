@@ -13,10 +13,11 @@
  * CS_IDX_BLOCK, under an implicit (heap-ordered) binary tree. Every tree
  * node keeps, for each "fit class" of up nodes below it, the per-dimension
  * maximum of their free capacity. A node's fit class is its bottleneck
- * dimension (argmin_k free_k / cap_k): one maximum per class stays close to
- * a real node under multi-dimensional fragmentation, where one maximum over
- * all nodes (cpu spare here, memory spare there) admits demands that no
- * single node can hold. See pool_index.c for the measurements.
+ * dimension (argmin_k free_k / cap_k), and whether it lacks some resource:
+ * one maximum per class stays close to a real node under multi-dimensional
+ * fragmentation, where one maximum over all nodes (cpu spare here, memory
+ * spare there) admits demands that no single node can hold. See
+ * pool_index.c for the measurements.
  */
 #ifndef CLOUDSCHED_POOL_INTERNAL_H
 #define CLOUDSCHED_POOL_INTERNAL_H
