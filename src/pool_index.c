@@ -370,15 +370,15 @@ static bool roomy(size_t nb, size_t n)
     return n <= window_limit(nb, 1, 1);
 }
 
-void cs__idx_free(cs_pool *pool, int ti)
+/* Free x's arrays (not `where`, which is per slot) and forget them. */
+static void free_arrays(const cs_allocator *a, cs_fitidx *x)
 {
-    cs_fitidx *x = &pool->idx[ti];
-    cs__free(&pool->a, x->items);
-    cs__free(&pool->a, x->cnt);
-    cs__free(&pool->a, x->tmin);
-    cs__free(&pool->a, x->tkey);
-    cs__free(&pool->a, x->mask);
-    cs__free(&pool->a, x->smax);
+    cs__free(a, x->items);
+    cs__free(a, x->cnt);
+    cs__free(a, x->tmin);
+    cs__free(a, x->tkey);
+    cs__free(a, x->mask);
+    cs__free(a, x->smax);
     x->items = NULL;
     x->cnt = NULL;
     x->tmin = NULL;
@@ -386,6 +386,11 @@ void cs__idx_free(cs_pool *pool, int ti)
     x->mask = NULL;
     x->smax = NULL;
     x->nb = 0;
+}
+
+void cs__idx_free(cs_pool *pool, int ti)
+{
+    free_arrays(&pool->a, &pool->idx[ti]);
 }
 
 bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
@@ -404,38 +409,32 @@ bool cs__idx_reserve(cs_pool *pool, int ti, size_t n)
     size_t sbytes;
     if (!cs__mul_size(2 * nb, pool->nclass * pool->p * sizeof(int64_t), &sbytes))
         return false;
-    uint32_t *items = cs__alloc_array(a, nb * BLK, sizeof *items);
-    uint8_t *cnt = cs__calloc_array(a, nb, sizeof *cnt);
-    uint32_t *tmin = cs__alloc_array(a, 2 * nb, sizeof *tmin);
-    cs_idx_key *tkey = cs__alloc_array(a, 2 * nb, sizeof *tkey);
-    uint16_t *mask = cs__calloc_array(a, 2 * nb, sizeof *mask);
-    int64_t *smax = cs__alloc(a, sbytes);
-    if (items == NULL || cnt == NULL || tmin == NULL || tkey == NULL || mask == NULL ||
-        smax == NULL) {
-        cs__free(a, items);
-        cs__free(a, cnt);
-        cs__free(a, tmin);
-        cs__free(a, tkey);
-        cs__free(a, mask);
-        cs__free(a, smax);
+    cs_fitidx g = {
+        .nb = nb,
+        .items = cs__alloc_array(a, nb * BLK, sizeof *g.items),
+        .cnt = cs__calloc_array(a, nb, sizeof *g.cnt),
+        .tmin = cs__alloc_array(a, 2 * nb, sizeof *g.tmin),
+        .tkey = cs__alloc_array(a, 2 * nb, sizeof *g.tkey),
+        .mask = cs__calloc_array(a, 2 * nb, sizeof *g.mask),
+        .smax = cs__alloc(a, sbytes),
+    };
+    if (g.items == NULL || g.cnt == NULL || g.tmin == NULL || g.tkey == NULL ||
+        g.mask == NULL || g.smax == NULL) {
+        free_arrays(a, &g);
         return false;
     }
     /* Gather the slots in order, then spread them over the new blocks. */
     size_t run = 0;
     for (size_t b = 0; b < x->nb; b++) {
-        memcpy(items + run, x->items + b * BLK, x->cnt[b] * sizeof *items);
+        memcpy(g.items + run, x->items + b * BLK, x->cnt[b] * sizeof *g.items);
         run += x->cnt[b];
     }
-    cs__idx_free(pool, ti);
-    x->items = items;
-    x->cnt = cnt;
-    x->tmin = tmin;
-    x->tkey = tkey;
-    x->mask = mask;
-    x->smax = smax;
-    x->nb = nb;
+    free_arrays(a, x);
+    g.nitems = x->nitems;
+    g.where = x->where;
+    *x = g;
     for (size_t t = 0; t < 2 * nb; t++)
-        tmin[t] = CS_NIL;
+        x->tmin[t] = CS_NIL;
     spread(x, 0, nb, run);
     pull_window(pool, x, 0, nb);
     return true;
