@@ -1052,6 +1052,46 @@ START_TEST(model_based_random_operations)
 END_TEST
 
 
+
+/* Two hundred identical nodes added in decreasing id order (every insert
+ * lands before the others, so blocks split and spread): all S are equal,
+ * so every fit order must pick the smallest id, whichever block holds it. */
+START_TEST(fit_ties_across_blocks)
+{
+    cs_pool *pool = make_pool();
+    for (uint64_t id = 1000; id >= 801; id--)
+        add(pool, id, 8000, 16384, 1, 0);
+    ck_assert_int_eq(cs_pool_check(pool), CS_OK);
+    uint64_t node;
+    for (int how = 0; how < 3; how++) {
+        ck_assert_int_eq(fit3(pool, (cs_fit)how, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+        ck_assert_uint_eq(node, 801);
+    }
+    /* Node 801 keeps 7000 / 15360 / 1 free: the least S, so best fit stays
+     * there; worst fit moves to the smallest untouched id, 802. */
+    alloc3(pool, 801, 1000, 1024, 0);
+    ck_assert_int_eq(fit3(pool, CS_FIT_BEST, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 801);
+    ck_assert_int_eq(fit3(pool, CS_FIT_WORST, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    /* 7500 cpu fits every node but 801 (7000 free): first and best fit take 802. */
+    ck_assert_int_eq(fit3(pool, CS_FIT_FIRST, 7500, 0, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    ck_assert_int_eq(fit3(pool, CS_FIT_BEST, 7500, 0, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    /* Draining every node below 1000 leaves 1000 alone. */
+    for (uint64_t id = 801; id < 1000; id++)
+        ck_assert_int_eq(cs_pool_set_node_state(pool, id, CS_NODE_DRAINING), CS_OK);
+    for (int how = 0; how < 3; how++) {
+        ck_assert_int_eq(fit3(pool, (cs_fit)how, 1, 1, 1, CS_PARTITION_ANY, &node), CS_OK);
+        ck_assert_uint_eq(node, 1000);
+    }
+    ck_assert_int_eq(fit3(pool, CS_FIT_FIRST, 1, 1, 2, CS_PARTITION_ANY, &node), CS_ERR_NO_FIT);
+    ck_assert_int_eq(cs_pool_check(pool), CS_OK);
+    cs_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- the fit indices at scale ------------------------------------------ */
 
 /* The model test above stays under 160 nodes: a handful of index blocks.
@@ -1420,6 +1460,7 @@ int main(void)
     tcase_add_test(tc, cost_and_capacity_change);
     tcase_add_test(tc, listing_and_buffers);
     tcase_add_test(tc, explicit_weights);
+    tcase_add_test(tc, fit_ties_across_blocks);
     suite_add_tcase(s, tc);
     TCase *oom = tcase_create("oom");
     tcase_add_test(oom, oom_create);
