@@ -69,16 +69,6 @@ static bool nonneg_vec(const int64_t *v, size_t p)
     return true;
 }
 
-static uint32_t hash_prio(uint64_t id)
-{
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    id *= 0xc4ceb9fe1a85ec53ULL;
-    id ^= id >> 33;
-    return (uint32_t)id;
-}
-
 static double s_value(const cs_pool *pool, const int64_t *free_)
 {
     double s = 0.0;
@@ -88,152 +78,33 @@ static double s_value(const cs_pool *pool, const int64_t *free_)
 }
 
 /* ------------------------------------------------------------------ */
-/* treaps                                                              */
+/* keeping the fit indices current (pool_index.c)                      */
 
-/* Key order. BY_ID: (partition, id). BY_S: (partition, S, id). */
-static inline bool key_less(const cs_pool *pool, int t, uint32_t a, uint32_t b)
+/* Slot s's free vector, capacity or state changed: refresh its S, its fit
+ * class and its place and summaries in both indices. `grew`: its free vector
+ * only grew and it stayed up (cheaper to refresh). */
+static void node_changed(cs_pool *pool, uint32_t s, bool grew)
 {
-    if (pool->partition[a] != pool->partition[b])
-        return pool->partition[a] < pool->partition[b];
-    if (t == CS_TREAP_BY_S && pool->sval[a] != pool->sval[b])
-        return pool->sval[a] < pool->sval[b];
-    return pool->node_id[a] < pool->node_id[b];
-}
-
-/* Recompute a treap node's subtree maxima from its own free vector (if up)
- * and its children's maxima. */
-static void pull(cs_pool *pool, cs_treap *tr, uint32_t x)
-{
-    size_t p = pool->p;
-    int64_t *m = vec(tr->max_free, p, x);
-    if (pool->state[x] == CS_NODE_UP)
-        memcpy(m, cvec(pool->free_, p, x), p * sizeof *m);
-    else
-        for (size_t k = 0; k < p; k++)
-            m[k] = -1;
-    uint32_t c[2] = {tr->left[x], tr->right[x]};
-    for (int i = 0; i < 2; i++) {
-        if (c[i] == CS_NIL)
-            continue;
-        const int64_t *cm = cvec(tr->max_free, p, c[i]);
-        for (size_t k = 0; k < p; k++)
-            if (cm[k] > m[k])
-                m[k] = cm[k];
-    }
-}
-
-static uint32_t rot_right(cs_pool *pool, cs_treap *tr, uint32_t t)
-{
-    uint32_t l = tr->left[t];
-    tr->left[t] = tr->right[l];
-    tr->right[l] = t;
-    pull(pool, tr, t);
-    pull(pool, tr, l);
-    return l;
-}
-
-static uint32_t rot_left(cs_pool *pool, cs_treap *tr, uint32_t t)
-{
-    uint32_t r = tr->right[t];
-    tr->right[t] = tr->left[r];
-    tr->left[r] = t;
-    pull(pool, tr, t);
-    pull(pool, tr, r);
-    return r;
-}
-
-static uint32_t treap_insert(cs_pool *pool, int ti, uint32_t t, uint32_t x)
-{
-    cs_treap *tr = &pool->treap[ti];
-    if (t == CS_NIL) {
-        tr->left[x] = tr->right[x] = CS_NIL;
-        pull(pool, tr, x);
-        return x;
-    }
-    if (key_less(pool, ti, x, t)) {
-        tr->left[t] = treap_insert(pool, ti, tr->left[t], x);
-        if (pool->prio[tr->left[t]] > pool->prio[t])
-            return rot_right(pool, tr, t);
+    double sv = s_value(pool, cvec(pool->free_, pool->p, s));
+    uint8_t old_class = pool->fclass[s];
+    pool->fclass[s] = cs__pool_fit_class(pool, s);
+    if (sv != pool->sval[s]) {
+        pool->sval[s] = sv;
+        cs__idx_move(pool, CS_IDX_BY_S, s, old_class, grew);
     } else {
-        tr->right[t] = treap_insert(pool, ti, tr->right[t], x);
-        if (pool->prio[tr->right[t]] > pool->prio[t])
-            return rot_left(pool, tr, t);
+        cs__idx_refresh(pool, CS_IDX_BY_S, s, old_class, grew);
     }
-    pull(pool, tr, t);
-    return t;
+    cs__idx_refresh(pool, CS_IDX_BY_ID, s, old_class, grew);
 }
 
-static uint32_t treap_merge(cs_pool *pool, cs_treap *tr, uint32_t a, uint32_t b)
-{
-    if (a == CS_NIL)
-        return b;
-    if (b == CS_NIL)
-        return a;
-    if (pool->prio[a] > pool->prio[b]) {
-        tr->right[a] = treap_merge(pool, tr, tr->right[a], b);
-        pull(pool, tr, a);
-        return a;
-    }
-    tr->left[b] = treap_merge(pool, tr, a, tr->left[b]);
-    pull(pool, tr, b);
-    return b;
-}
-
-/* Remove x, located by its current key. */
-static uint32_t treap_erase(cs_pool *pool, int ti, uint32_t t, uint32_t x)
-{
-    cs_treap *tr = &pool->treap[ti];
-    if (t == x)
-        return treap_merge(pool, tr, tr->left[t], tr->right[t]);
-    if (key_less(pool, ti, x, t))
-        tr->left[t] = treap_erase(pool, ti, tr->left[t], x);
-    else
-        tr->right[t] = treap_erase(pool, ti, tr->right[t], x);
-    pull(pool, tr, t);
-    return t;
-}
-
-/* Recompute maxima on the path from the root to x (x's key unchanged). */
-static void treap_touch(cs_pool *pool, int ti, uint32_t t, uint32_t x)
-{
-    cs_treap *tr = &pool->treap[ti];
-    if (t != x) {
-        if (key_less(pool, ti, x, t))
-            treap_touch(pool, ti, tr->left[t], x);
-        else
-            treap_touch(pool, ti, tr->right[t], x);
-    }
-    pull(pool, tr, t);
-}
-
-/* Rebuild the BY_S treap after the weights changed: every key moves. */
+/* The weights changed: every S changes, re-sort the S index (in place,
+ * O(n log n), no allocation). */
 static void rebuild_s_index(cs_pool *pool)
 {
-    cs_treap *tr = &pool->treap[CS_TREAP_BY_S];
-    tr->root = CS_NIL;
-    for (uint32_t s = 0; s < pool->slot_end; s++) {
-        if (pool->node_id[s] == CS_ID_NONE)
-            continue;
-        pool->sval[s] = s_value(pool, cvec(pool->free_, pool->p, s));
-        tr->root = treap_insert(pool, CS_TREAP_BY_S, tr->root, s);
-    }
-}
-
-/* A node's free vector (or state) is about to change: take it out of the
- * S index under its old key. */
-static void node_change_begin(cs_pool *pool, uint32_t s)
-{
-    cs_treap *tr = &pool->treap[CS_TREAP_BY_S];
-    tr->root = treap_erase(pool, CS_TREAP_BY_S, tr->root, s);
-}
-
-/* ... and put it back under its new key; refresh the BY_ID maxima. */
-static void node_change_end(cs_pool *pool, uint32_t s)
-{
-    pool->sval[s] = s_value(pool, cvec(pool->free_, pool->p, s));
-    cs_treap *tr = &pool->treap[CS_TREAP_BY_S];
-    tr->root = treap_insert(pool, CS_TREAP_BY_S, tr->root, s);
-    treap_touch(pool, CS_TREAP_BY_ID, pool->treap[CS_TREAP_BY_ID].root, s);
+    for (uint32_t s = 0; s < pool->slot_end; s++)
+        if (pool->node_id[s] != CS_ID_NONE)
+            pool->sval[s] = s_value(pool, cvec(pool->free_, pool->p, s));
+    cs__idx_rebuild(pool, CS_IDX_BY_S);
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,6 +150,28 @@ static void account_node(cs_pool *pool, uint32_t s, int sign)
             part_tot(pool, (size_t)pi, 1)[k] += sign * used;
             part_tot(pool, (size_t)pi, 0)[k] += sign * cu;
             part_tot(pool, (size_t)pi, 2)[k] += sign * fu;
+        }
+    }
+}
+
+/* Slot s's use grows by sign * du (its free vector already shrank by as
+ * much): the same totals as account_node before and after, in one pass. */
+static void account_use(cs_pool *pool, uint32_t s, const int64_t *du, int sign)
+{
+    size_t p = pool->p;
+    long pi = cs__pool_partition_index(pool, pool->partition[s]);
+    bool up = pool->state[s] == CS_NODE_UP;
+    int64_t *pu = pi >= 0 ? part_tot(pool, (size_t)pi, 1) : NULL;
+    int64_t *pf = pi >= 0 ? part_tot(pool, (size_t)pi, 2) : NULL;
+    for (size_t k = 0; k < p; k++) {
+        int64_t u = sign * du[k];
+        pool->tot_used[k] += u;
+        if (pu != NULL)
+            pu[k] += u;
+        if (up) {
+            pool->tot_free_up[k] -= u;
+            if (pf != NULL)
+                pf[k] -= u;
         }
     }
 }
@@ -353,7 +246,8 @@ static bool grow_slots(cs_pool *pool, size_t cap)
         {(void **)&pool->free_, p * sizeof(int64_t)},
         {(void **)&pool->unit_cost, p * sizeof(double)},
         {(void **)&pool->sval, sizeof(double)},
-        {(void **)&pool->prio, sizeof(uint32_t)},
+        {(void **)&pool->fclass, sizeof(uint8_t)},
+        {(void **)&pool->slot_next, sizeof(uint32_t)},
         {(void **)&pool->state, sizeof(uint8_t)},
         {(void **)&pool->zone, sizeof(uint32_t)},
         {(void **)&pool->rack, sizeof(uint32_t)},
@@ -362,12 +256,8 @@ static bool grow_slots(cs_pool *pool, size_t cap)
         {(void **)&pool->alloc_head, sizeof(uint32_t)},
         {(void **)&pool->alloc_tail, sizeof(uint32_t)},
         {(void **)&pool->alloc_count, sizeof(uint32_t)},
-        {(void **)&pool->treap[0].left, sizeof(uint32_t)},
-        {(void **)&pool->treap[0].right, sizeof(uint32_t)},
-        {(void **)&pool->treap[0].max_free, p * sizeof(int64_t)},
-        {(void **)&pool->treap[1].left, sizeof(uint32_t)},
-        {(void **)&pool->treap[1].right, sizeof(uint32_t)},
-        {(void **)&pool->treap[1].max_free, p * sizeof(int64_t)},
+        {(void **)&pool->idx[0].where, sizeof(uint32_t)},
+        {(void **)&pool->idx[1].where, sizeof(uint32_t)},
     };
     if (cap > CS_NIL - 1)
         return false; /* slots are uint32_t with CS_NIL reserved */
@@ -431,17 +321,18 @@ void cs_pool_destroy(cs_pool *pool)
             if (pool->node_id[s] != CS_ID_NONE)
                 cs__free(a, pool->labels[s]);
     void *slot_arrays[] = {
-        pool->node_id, pool->cap, pool->free_, pool->unit_cost, pool->sval, pool->prio,
-        pool->state, pool->zone, pool->rack, pool->partition, pool->labels,
+        pool->node_id, pool->cap, pool->free_, pool->unit_cost, pool->sval, pool->fclass,
+        pool->slot_next, pool->state, pool->zone, pool->rack, pool->partition, pool->labels,
         pool->alloc_head, pool->alloc_tail, pool->alloc_count,
-        pool->treap[0].left, pool->treap[0].right, pool->treap[0].max_free,
-        pool->treap[1].left, pool->treap[1].right, pool->treap[1].max_free,
+        pool->idx[0].where, pool->idx[1].where,
         pool->alloc_id, pool->anode, pool->owner, pool->ademand, pool->aprev, pool->anext,
         pool->tot_cap_all, pool->tot_cap_up, pool->tot_used, pool->tot_free_up,
         pool->parts, pool->part_vec,
     };
     for (size_t i = 0; i < sizeof slot_arrays / sizeof slot_arrays[0]; i++)
         cs__free(a, slot_arrays[i]);
+    for (int ti = 0; ti < CS_IDX_COUNT; ti++)
+        cs__idx_free(pool, ti);
     cs__idmap_free(a, &pool->node_map);
     cs__idmap_free(a, &pool->alloc_map);
     cs_allocator copy = pool->a;
@@ -495,7 +386,7 @@ cs_status cs_pool_create(size_t num_resources, const char *const *resource_names
     pool->p = p;
     pool->free_slot_head = CS_NIL;
     pool->free_aslot_head = CS_NIL;
-    pool->treap[0].root = pool->treap[1].root = CS_NIL;
+    pool->nclass = 2 * p < CS_FIT_MAX_CLASSES ? 2 * p : CS_FIT_MAX_CLASSES;
     pool->next_alloc_id = 1;
 
     pool->names = cs__calloc_array(&a, p, sizeof *pool->names);
@@ -698,7 +589,9 @@ cs_status cs_pool_add_node(cs_pool *pool, uint64_t id, const cs_node_spec *spec,
     if ((pool->free_slot_head == CS_NIL && pool->slot_end == pool->slot_cap &&
          !grow_slots(pool, pool->slot_cap ? pool->slot_cap * 2 : 16)) ||
         !cs__idmap_reserve(&pool->a, &pool->node_map, 1) ||
-        (new_part && !reserve_partitions(pool, pool->num_parts + 1))) {
+        (new_part && !reserve_partitions(pool, pool->num_parts + 1)) ||
+        !cs__idx_reserve(pool, CS_IDX_BY_ID, pool->num_nodes + 1) ||
+        !cs__idx_reserve(pool, CS_IDX_BY_S, pool->num_nodes + 1)) {
         cs__free(&pool->a, lb);
         return CS_ERR_NOMEM;
     }
@@ -707,7 +600,7 @@ cs_status cs_pool_add_node(cs_pool *pool, uint64_t id, const cs_node_spec *spec,
     uint32_t s;
     if (pool->free_slot_head != CS_NIL) {
         s = pool->free_slot_head;
-        pool->free_slot_head = pool->treap[CS_TREAP_BY_ID].left[s];
+        pool->free_slot_head = pool->slot_next[s];
     } else {
         s = (uint32_t)pool->slot_end++;
     }
@@ -716,7 +609,6 @@ cs_status cs_pool_add_node(cs_pool *pool, uint64_t id, const cs_node_spec *spec,
     memcpy(vec(pool->free_, p, s), ns.capacity, p * sizeof(int64_t));
     for (size_t k = 0; k < p; k++)
         pool->unit_cost[s * p + k] = ns.unit_cost ? ns.unit_cost[k] : 0.0;
-    pool->prio[s] = hash_prio(id);
     pool->state[s] = (uint8_t)ns.state;
     pool->zone[s] = ns.zone;
     pool->rack[s] = ns.rack;
@@ -743,15 +635,12 @@ cs_status cs_pool_add_node(cs_pool *pool, uint64_t id, const cs_node_spec *spec,
                 pool->weights[k] = 1.0 / (double)ns.capacity[k];
                 reweigh = true;
             }
-    cs_treap *by_id = &pool->treap[CS_TREAP_BY_ID];
-    by_id->root = treap_insert(pool, CS_TREAP_BY_ID, by_id->root, s);
-    if (reweigh) {
+    pool->fclass[s] = cs__pool_fit_class(pool, s);
+    pool->sval[s] = s_value(pool, vec(pool->free_, p, s));
+    cs__idx_insert(pool, CS_IDX_BY_ID, s);
+    cs__idx_insert(pool, CS_IDX_BY_S, s);
+    if (reweigh) /* s went in among keys under the old weights: re-sort all */
         rebuild_s_index(pool);
-    } else {
-        pool->sval[s] = s_value(pool, vec(pool->free_, p, s));
-        cs_treap *by_s = &pool->treap[CS_TREAP_BY_S];
-        by_s->root = treap_insert(pool, CS_TREAP_BY_S, by_s->root, s);
-    }
     if (out_id != NULL)
         *out_id = id;
     return CS_OK;
@@ -808,9 +697,8 @@ cs_status cs_pool_remove_node(cs_pool *pool, uint64_t id, unsigned flags,
     }
     /* Take the node out of both indices under its current keys, then out of
      * the totals as it stands (with its allocations still counted as used). */
-    cs_treap *by_id = &pool->treap[CS_TREAP_BY_ID], *by_s = &pool->treap[CS_TREAP_BY_S];
-    by_id->root = treap_erase(pool, CS_TREAP_BY_ID, by_id->root, s);
-    by_s->root = treap_erase(pool, CS_TREAP_BY_S, by_s->root, s);
+    cs__idx_erase(pool, CS_IDX_BY_ID, s);
+    cs__idx_erase(pool, CS_IDX_BY_S, s);
     account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++)
         pool->tot_cap_all[k] -= pool->cap[s * p + k];
@@ -821,7 +709,7 @@ cs_status cs_pool_remove_node(cs_pool *pool, uint64_t id, unsigned flags,
     cs__free(&pool->a, pool->labels[s]);
     pool->labels[s] = NULL;
     pool->node_id[s] = CS_ID_NONE;
-    by_id->left[s] = pool->free_slot_head;
+    pool->slot_next[s] = pool->free_slot_head;
     pool->free_slot_head = s;
     pool->num_nodes--;
     return CS_OK;
@@ -839,9 +727,8 @@ cs_status cs_pool_set_node_state(cs_pool *pool, uint64_t id, cs_node_state state
     account_node(pool, s, -1);
     pool->state[s] = (uint8_t)state;
     account_node(pool, s, +1);
-    /* Keys do not depend on the state; only the maxima do. */
-    treap_touch(pool, CS_TREAP_BY_ID, pool->treap[CS_TREAP_BY_ID].root, s);
-    treap_touch(pool, CS_TREAP_BY_S, pool->treap[CS_TREAP_BY_S].root, s);
+    /* Keys do not depend on the state; the fit class and maxima do. */
+    node_changed(pool, s, false);
     return CS_OK;
 }
 
@@ -861,7 +748,6 @@ cs_status cs_pool_set_node_capacity(cs_pool *pool, uint64_t id, const int64_t *c
         if (!cs__add_i64(pool->tot_cap_all[k] - c[k], capacity[k], &t))
             return CS_ERR_OVERFLOW;
     }
-    node_change_begin(pool, s);
     account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++) {
         int64_t used = c[k] - f[k];
@@ -878,7 +764,7 @@ cs_status cs_pool_set_node_capacity(cs_pool *pool, uint64_t id, const int64_t *c
                 pool->weights[k] = 1.0 / (double)capacity[k];
                 reweigh = true;
             }
-    node_change_end(pool, s);
+    node_changed(pool, s, false);
     if (reweigh)
         rebuild_s_index(pool);
     return CS_OK;
@@ -1018,12 +904,10 @@ cs_status cs_pool_allocate(cs_pool *pool, uint64_t node, const int64_t *demand, 
     cs__idmap_put(&pool->alloc_map, aid, as);
     pool->num_allocs++;
 
-    node_change_begin(pool, s);
-    account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++)
         f[k] -= demand[k];
-    account_node(pool, s, +1);
-    node_change_end(pool, s);
+    account_use(pool, s, demand, +1);
+    node_changed(pool, s, false);
     *alloc_id = aid;
     return CS_OK;
 }
@@ -1039,12 +923,10 @@ cs_status cs_pool_release(cs_pool *pool, uint64_t alloc_id)
     uint32_t s = pool->anode[as];
     int64_t *f = vec(pool->free_, p, s);
     const int64_t *d = vec(pool->ademand, p, as);
-    node_change_begin(pool, s);
-    account_node(pool, s, -1);
     for (size_t k = 0; k < p; k++)
         f[k] += d[k];
-    account_node(pool, s, +1);
-    node_change_end(pool, s);
+    account_use(pool, s, d, -1);
+    node_changed(pool, s, true);
     alloc_unlink(pool, as);
     return CS_OK;
 }
@@ -1069,14 +951,16 @@ cs_status cs_pool_resize(cs_pool *pool, uint64_t alloc_id, const int64_t *demand
     }
     if (grows && pool->state[s] != CS_NODE_UP)
         return CS_ERR_STATE;
-    node_change_begin(pool, s);
-    account_node(pool, s, -1);
+    int64_t du[CS_POOL_MAX_RESOURCES];
+    bool shrinks = false;
     for (size_t k = 0; k < p; k++) {
-        f[k] -= demand[k] - d[k];
+        du[k] = demand[k] - d[k]; /* no overflow: both are in [0, capacity] */
+        shrinks |= du[k] > 0;
+        f[k] -= du[k];
         d[k] = demand[k];
     }
-    account_node(pool, s, +1);
-    node_change_end(pool, s);
+    account_use(pool, s, du, +1);
+    node_changed(pool, s, !shrinks);
     return CS_OK;
 }
 
@@ -1126,132 +1010,56 @@ size_t cs_pool_num_allocations(const cs_pool *pool)
 /* ------------------------------------------------------------------ */
 /* fit queries                                                         */
 
+/* The constraints that the indices do not see: labels and exclusions. */
 typedef struct fit_ctx {
     const cs_pool *pool;
-    const cs_treap *tr;
-    const int64_t *demand;
-    uint32_t partition; /* CS_PARTITION_ANY: no range */
-    bool s_range;       /* restrict BY_S keys to S == s_eq (worst-fit ties) */
-    double s_eq;
     const cs_label *labels;
     size_t num_labels;
     const uint64_t *exclude;
     size_t num_exclude;
-    cs_pool_visit_fn visit; /* visiting mode: call for every fitting node */
-    void *visit_ctx;
-    bool stop;
 } fit_ctx;
 
-static inline bool dominates(const int64_t *m, const int64_t *d, size_t p)
+static bool accept_candidate(void *ctx, uint32_t t)
 {
-    for (size_t k = 0; k < p; k++)
-        if (m[k] < d[k])
-            return false;
-    return true;
-}
-
-/* -1: t's key lies before the searched range (go right), +1: after (go
- * left), 0: inside. */
-static inline int range_side(const fit_ctx *c, uint32_t t)
-{
-    const cs_pool *pool = c->pool;
-    if (c->partition != CS_PARTITION_ANY && pool->partition[t] != c->partition)
-        return pool->partition[t] < c->partition ? -1 : 1;
-    if (c->s_range && pool->sval[t] != c->s_eq)
-        return pool->sval[t] < c->s_eq ? -1 : 1;
-    return 0;
-}
-
-static bool candidate_ok(const fit_ctx *c, uint32_t t)
-{
-    const cs_pool *pool = c->pool;
-    if (pool->state[t] != CS_NODE_UP ||
-        !dominates(cvec(pool->free_, pool->p, t), c->demand, pool->p))
-        return false;
-    if (!cs__pool_labels_match(pool, t, c->labels, c->num_labels))
+    const fit_ctx *c = ctx;
+    if (!cs__pool_labels_match(c->pool, t, c->labels, c->num_labels))
         return false;
     for (size_t i = 0; i < c->num_exclude; i++)
-        if (c->exclude[i] == pool->node_id[t])
+        if (c->exclude[i] == c->pool->node_id[t])
             return false;
     return true;
 }
 
-/* First (leftmost) qualifying node of subtree t, or CS_NIL. */
-static uint32_t find_first(fit_ctx *c, uint32_t t)
+/* The positions [lo, hi) of a partition's nodes in index ti. */
+static void partition_range(const cs_pool *pool, int ti, uint32_t partition, size_t *lo,
+                            size_t *hi)
 {
-    const cs_treap *tr = c->tr;
-    while (t != CS_NIL && !c->stop) {
-        if (!dominates(cvec(tr->max_free, c->pool->p, t), c->demand, c->pool->p))
-            return CS_NIL;
-        int side = range_side(c, t);
-        if (side < 0) {
-            t = tr->right[t];
-            continue;
-        }
-        if (side > 0) {
-            t = tr->left[t];
-            continue;
-        }
-        uint32_t f = find_first(c, tr->left[t]);
-        if (f != CS_NIL)
-            return f;
-        if (c->stop)
-            return CS_NIL;
-        if (candidate_ok(c, t)) {
-            if (c->visit == NULL)
-                return t;
-            if (!c->visit(c->visit_ctx, t)) {
-                c->stop = true;
-                return CS_NIL;
-            }
-        }
-        t = tr->right[t];
+    if (partition == CS_PARTITION_ANY ||
+        (pool->num_parts == 1 && pool->parts[0].id == partition)) {
+        *lo = 0;
+        *hi = cs__idx_end(pool, ti);
+        return;
     }
-    return CS_NIL;
+    /* partition < CS_PARTITION_ANY = UINT32_MAX, so partition + 1 is a key. */
+    *lo = cs__idx_lower_bound(pool, ti, partition, -HUGE_VAL, 0);
+    *hi = cs__idx_lower_bound(pool, ti, partition + 1, -HUGE_VAL, 0);
 }
 
-/* Last (rightmost) qualifying node of subtree t, or CS_NIL. */
-static uint32_t find_last(fit_ctx *c, uint32_t t)
+/* Best or worst fit within one partition. */
+static uint32_t fit_in_partition(fit_ctx *c, const int64_t *demand, cs_fit how,
+                                 uint32_t partition)
 {
-    const cs_treap *tr = c->tr;
-    while (t != CS_NIL) {
-        if (!dominates(cvec(tr->max_free, c->pool->p, t), c->demand, c->pool->p))
-            return CS_NIL;
-        int side = range_side(c, t);
-        if (side < 0) {
-            t = tr->right[t];
-            continue;
-        }
-        if (side > 0) {
-            t = tr->left[t];
-            continue;
-        }
-        uint32_t f = find_last(c, tr->right[t]);
-        if (f != CS_NIL)
-            return f;
-        if (candidate_ok(c, t))
-            return t;
-        t = tr->left[t];
-    }
-    return CS_NIL;
-}
-
-/* Best or worst fit within one partition (or all, for BY_ID only). */
-static uint32_t fit_in_partition(fit_ctx *c, cs_fit how, uint32_t partition)
-{
-    c->partition = partition;
-    c->s_range = false;
+    const cs_pool *pool = c->pool;
+    size_t lo, hi;
+    partition_range(pool, CS_IDX_BY_S, partition, &lo, &hi);
     if (how == CS_FIT_BEST)
-        return find_first(c, c->tr->root);
-    uint32_t t = find_last(c, c->tr->root);
+        return cs__idx_search(pool, CS_IDX_BY_S, lo, hi, demand, false, accept_candidate, c);
+    uint32_t t = cs__idx_search(pool, CS_IDX_BY_S, lo, hi, demand, true, accept_candidate, c);
     if (t == CS_NIL)
         return CS_NIL;
     /* Among the nodes with that same S, the smallest id: the leftmost. */
-    c->s_range = true;
-    c->s_eq = c->pool->sval[t];
-    uint32_t u = find_first(c, c->tr->root);
-    c->s_range = false;
-    return u;
+    lo = cs__idx_lower_bound(pool, CS_IDX_BY_S, partition, pool->sval[t], 0);
+    return cs__idx_search(pool, CS_IDX_BY_S, lo, hi, demand, false, accept_candidate, c);
 }
 
 cs_status cs_pool_fit(const cs_pool *pool, cs_fit how, const cs_fit_query *query, uint64_t *node)
@@ -1268,36 +1076,34 @@ cs_status cs_pool_fit(const cs_pool *pool, cs_fit how, const cs_fit_query *query
         return CS_ERR_INVALID;
     fit_ctx c = {
         .pool = pool,
-        .demand = q.demand,
         .labels = q.labels,
         .num_labels = q.num_labels,
         .exclude = q.exclude,
         .num_exclude = q.num_exclude,
     };
     uint32_t best = CS_NIL;
-    if (how == CS_FIT_FIRST) {
-        c.tr = &pool->treap[CS_TREAP_BY_ID];
-        c.partition = q.partition;
-        best = find_first(&c, c.tr->root);
+    if (q.partition != CS_PARTITION_ANY && cs__pool_partition_index(pool, q.partition) < 0) {
+        best = CS_NIL; /* no such partition: nothing fits */
+    } else if (how == CS_FIT_FIRST) {
+        size_t lo, hi;
+        partition_range(pool, CS_IDX_BY_ID, q.partition, &lo, &hi);
+        best = cs__idx_search(pool, CS_IDX_BY_ID, lo, hi, q.demand, false, accept_candidate, &c);
+    } else if (q.partition != CS_PARTITION_ANY) {
+        best = fit_in_partition(&c, q.demand, how, q.partition);
     } else {
-        c.tr = &pool->treap[CS_TREAP_BY_S];
-        if (q.partition != CS_PARTITION_ANY) {
-            best = fit_in_partition(&c, how, q.partition);
-        } else {
-            /* S orders nodes only within a partition: compare each one's winner. */
-            for (size_t i = 0; i < pool->num_parts; i++) {
-                uint32_t t = fit_in_partition(&c, how, pool->parts[i].id);
-                if (t == CS_NIL)
-                    continue;
-                if (best == CS_NIL) {
-                    best = t;
-                    continue;
-                }
-                double st = pool->sval[t], sb = pool->sval[best];
-                bool better = how == CS_FIT_BEST ? st < sb : st > sb;
-                if (better || (st == sb && pool->node_id[t] < pool->node_id[best]))
-                    best = t;
+        /* S orders nodes only within a partition: compare each one's winner. */
+        for (size_t i = 0; i < pool->num_parts; i++) {
+            uint32_t t = fit_in_partition(&c, q.demand, how, pool->parts[i].id);
+            if (t == CS_NIL)
+                continue;
+            if (best == CS_NIL) {
+                best = t;
+                continue;
             }
+            double st = pool->sval[t], sb = pool->sval[best];
+            bool better = how == CS_FIT_BEST ? st < sb : st > sb;
+            if (better || (st == sb && pool->node_id[t] < pool->node_id[best]))
+                best = t;
         }
     }
     if (best == CS_NIL)
@@ -1306,18 +1112,27 @@ cs_status cs_pool_fit(const cs_pool *pool, cs_fit how, const cs_fit_query *query
     return CS_OK;
 }
 
+typedef struct visit_ctx {
+    cs_pool_visit_fn fn;
+    void *ctx;
+} visit_ctx;
+
+/* The index stops when its callback returns true; the visitor when false. */
+static bool visit_one(void *ctx, uint32_t slot)
+{
+    const visit_ctx *v = ctx;
+    return !v->fn(v->ctx, slot);
+}
+
 void cs__pool_visit_fitting(const cs_pool *pool, uint32_t partition, const int64_t *demand,
                             cs_pool_visit_fn fn, void *ctx)
 {
-    fit_ctx c = {
-        .pool = pool,
-        .tr = &pool->treap[CS_TREAP_BY_ID],
-        .demand = demand,
-        .partition = partition,
-        .visit = fn,
-        .visit_ctx = ctx,
-    };
-    (void)find_first(&c, c.tr->root);
+    if (partition != CS_PARTITION_ANY && cs__pool_partition_index(pool, partition) < 0)
+        return;
+    visit_ctx v = {fn, ctx};
+    size_t lo, hi;
+    partition_range(pool, CS_IDX_BY_ID, partition, &lo, &hi);
+    (void)cs__idx_search(pool, CS_IDX_BY_ID, lo, hi, demand, false, visit_one, &v);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1382,41 +1197,6 @@ cs_status cs_pool_cost(const cs_pool *pool, uint32_t partition, double *cost_per
 
 /* ------------------------------------------------------------------ */
 /* invariant checker                                                   */
-
-/* In-order walk: keys strictly increasing, heap order on priorities,
- * maxima equal to a recomputation. Returns false on the first violation. */
-static bool check_treap(const cs_pool *pool, int ti, uint32_t t, uint32_t *prev, size_t *count,
-                        size_t depth)
-{
-    const cs_treap *tr = &pool->treap[ti];
-    if (t == CS_NIL)
-        return true;
-    size_t p = pool->p;
-    if (depth > 4096 || t >= pool->slot_end || pool->node_id[t] == CS_ID_NONE)
-        return false;
-    uint32_t l = tr->left[t], r = tr->right[t];
-    if ((l != CS_NIL && pool->prio[l] > pool->prio[t]) ||
-        (r != CS_NIL && pool->prio[r] > pool->prio[t]))
-        return false;
-    if (!check_treap(pool, ti, l, prev, count, depth + 1))
-        return false;
-    if (*prev != CS_NIL && !key_less(pool, ti, *prev, t))
-        return false;
-    *prev = t;
-    (*count)++;
-    if (!check_treap(pool, ti, r, prev, count, depth + 1))
-        return false;
-    for (size_t k = 0; k < p; k++) {
-        int64_t m = pool->state[t] == CS_NODE_UP ? pool->free_[t * p + k] : -1;
-        if (l != CS_NIL && tr->max_free[l * p + k] > m)
-            m = tr->max_free[l * p + k];
-        if (r != CS_NIL && tr->max_free[r * p + k] > m)
-            m = tr->max_free[r * p + k];
-        if (tr->max_free[t * p + k] != m)
-            return false;
-    }
-    return true;
-}
 
 cs_status cs_pool_check(const cs_pool *pool)
 {
@@ -1505,12 +1285,9 @@ cs_status cs_pool_check(const cs_pool *pool)
                 if (part_tot(pool, i, w)[k] != v[w][k])
                     return CS_ERR_STATE;
     }
-    for (int ti = 0; ti < CS_TREAP_COUNT; ti++) {
-        uint32_t prev = CS_NIL;
-        size_t count = 0;
-        if (!check_treap(pool, ti, pool->treap[ti].root, &prev, &count, 0) || count != nodes)
+    for (int ti = 0; ti < CS_IDX_COUNT; ti++)
+        if (cs__idx_check(pool, ti) != CS_OK)
             return CS_ERR_STATE;
-    }
     return CS_OK;
 }
 

@@ -716,13 +716,8 @@ static bool tenant_walk_less(const void *ctx, uint32_t a, uint32_t b)
     return cs__heap_before(&q->theap.e[a], &q->theap.e[b], &ops);
 }
 
-cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
-                         size_t *count)
+bool cs__queue_reserve_order(cs_queue *q, size_t cap)
 {
-    cs_queue *q = queue;
-    if (q == NULL || count == NULL || (ids == NULL && cap > 0) || !isfinite(now) ||
-        now < q->now)
-        return CS_ERR_INVALID;
     size_t k = cap < q->n ? cap : q->n;
     /* Scratch for the candidate sets of the walks. */
     size_t need = 0;
@@ -739,8 +734,21 @@ cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
     }
     void *p = q->scratch;
     if (!cs__reserve(&q->alloc, &p, &q->scratch_cap, need, sizeof *q->scratch))
-        return CS_ERR_NOMEM;
+        return false;
     q->scratch = p;
+    return true;
+}
+
+cs_status cs_queue_order(cs_queue *queue, double now, uint64_t *ids, size_t cap,
+                         size_t *count)
+{
+    cs_queue *q = queue;
+    if (q == NULL || count == NULL || (ids == NULL && cap > 0) || !isfinite(now) ||
+        now < q->now)
+        return CS_ERR_INVALID;
+    size_t k = cap < q->n ? cap : q->n;
+    if (!cs__queue_reserve_order(q, k))
+        return CS_ERR_NOMEM;
 
     set_clock(q, now);
     *count = 0;

@@ -139,4 +139,12 @@ static inline void *cs__realloc_or_alloc(const cs_allocator *a, void *ptr, size_
     return ptr == NULL ? a->alloc(a->ctx, bytes) : a->realloc(a->ctx, ptr, bytes);
 }
 
+/* ---- for the scheduler --------------------------------------------------- */
+
+struct cs_queue;
+/* Reserve the scratch cs_queue_order needs to list `cap` entries now, so
+ * that such a call cannot fail for lack of memory while nothing is pushed.
+ * False, with nothing observable changed, on failure. */
+bool cs__queue_reserve_order(struct cs_queue *q, size_t cap);
+
 #endif /* CLOUDSCHED_QUEUE_INTERNAL_H */

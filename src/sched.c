@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include "cloudsched/balance.h"
 #include "cloudsched/fair.h"
 #include "cloudsched/predict.h"
 #include "internal.h"
@@ -56,6 +57,13 @@ typedef struct resv {
     uint32_t slot, k, task, next;
     double t0, t1;
 } resv;
+
+/* A task of a load-balanced batch: placed again, largest first. */
+typedef struct movable {
+    double size;  /* dominant share of the pool's capacity */
+    uint64_t id;
+    uint32_t task, first_node_slot;
+} movable;
 
 /* A change of a node's projected free capacity at time t: sign * k
  * replicas of a task's demand. */
@@ -120,6 +128,14 @@ struct cs_sched {
     uint32_t *tl_valid, *tl_off, *tl_len; /* per node slot */
     uint64_t *victims;
     size_t victim_cap, victim_half;
+
+    /* load balancing (CS_PLACE_LOAD_BALANCE) */
+    cs_balance_workspace *bal;
+    int64_t *bal_load, *bal_cap, *bal_col; /* per node slot: one resource at a time */
+    int64_t *bal_x;                         /* targets, slot * p */
+    size_t bal_cap_n;
+    struct movable *bal_tasks;           /* the batch being placed again */
+    size_t bal_tasks_cap;
 };
 
 static const cs_sched_options sched_options_defaults = {
@@ -289,6 +305,12 @@ void cs_sched_destroy(cs_sched *s)
     cs__idmap_free(a, &s->task_map);
     cs_queue_destroy(s->queue);
     cs_fair_destroy(s->fair);
+    cs_balance_workspace_destroy(s->bal);
+    cs__free(a, s->bal_load);
+    cs__free(a, s->bal_cap);
+    cs__free(a, s->bal_x);
+    cs__free(a, s->bal_col);
+    cs__free(a, s->bal_tasks);
     cs_allocator copy = s->a;
     cs__free(&copy, s);
 }
@@ -306,7 +328,7 @@ cs_status cs_sched_create(cs_pool *pool, const cs_sched_options *options,
                                 &sched_options_defaults))
         return CS_ERR_INVALID;
     size_t p = pool->p;
-    if ((unsigned)o.placement > CS_PLACE_LOCALITY || (unsigned)o.head_of_line > CS_HOL_BACKFILL ||
+    if ((unsigned)o.placement > CS_PLACE_LOAD_BALANCE || (unsigned)o.head_of_line > CS_HOL_BACKFILL ||
         !isfinite(o.fair_half_life) || o.fair_half_life < 0.0 || !isfinite(o.default_runtime) ||
         o.default_runtime <= 0.0 || !isfinite(o.aging_slope) || o.aging_slope < 0.0)
         return CS_ERR_INVALID;
@@ -348,6 +370,8 @@ cs_status cs_sched_create(cs_pool *pool, const cs_sched_options *options,
         qo.fair = s->fair;
         st = cs_queue_create(&qo, &a, &s->queue);
     }
+    if (st == CS_OK && o.placement == CS_PLACE_LOAD_BALANCE)
+        st = cs_balance_workspace_create(&a, &s->bal);
     if (st != CS_OK) {
         cs_sched_destroy(s);
         return st;
@@ -814,6 +838,7 @@ static void score(const cs_sched *s, const task_rec *t, uint32_t slot, uint32_t 
         return;
     }
     case CS_PLACE_LEAST_ALLOCATED:
+    case CS_PLACE_LOAD_BALANCE: /* the first placement of a batch; see rebalance() */
         *primary = least_allocated(s, t, slot, extra);
         break;
     case CS_PLACE_MOST_ALLOCATED: {
@@ -1380,6 +1405,141 @@ static size_t try_preempt(cs_sched *s, task_rec *t, double now, cs_decision *out
 }
 
 /* ------------------------------------------------------------------ */
+/* the step: load-balanced batches                                     */
+
+static int movable_cmp(const void *x, const void *y)
+{
+    const movable *a = x, *b = y;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1; /* largest first */
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+typedef struct rebalance_ctx {
+    cs_sched *s;
+    const task_rec *t;
+    uint32_t best;
+    double best_score;
+} rebalance_ctx;
+
+/* The fitting node whose remaining target, after taking the task, is
+ * largest: sum_k w_k (x_k - d_k) / C_k. */
+static bool rebalance_visit(void *vctx, uint32_t slot)
+{
+    rebalance_ctx *c = vctx;
+    cs_sched *s = c->s;
+    const task_rec *t = c->t;
+    if (!cs__pool_labels_match(s->pool, slot, t->labels, t->num_labels))
+        return true;
+    const int64_t *cap = node_cap(s->pool, slot), *x = &s->bal_x[(size_t)slot * s->p];
+    double score = 0.0;
+    for (size_t k = 0; k < s->p; k++)
+        if (cap[k] > 0)
+            score += s->weights[k] * (double)(x[k] - t->demand[k]) / (double)cap[k];
+    const uint64_t *ids = s->pool->node_id;
+    if (c->best == NO_SLOT || score > c->best_score ||
+        (score == c->best_score && ids[slot] < ids[c->best])) {
+        c->best = slot;
+        c->best_score = score;
+    }
+    return true;
+}
+
+/* Put the batch's movable tasks back on their first placement. */
+static void restore_batch(cs_sched *s, size_t nm, size_t placed)
+{
+    for (size_t i = 0; i < placed; i++) {
+        task_rec *t = &s->tasks[s->bal_tasks[i].task];
+        (void)cs_pool_release(s->pool, t->pl_allocs[0]);
+    }
+    for (size_t i = 0; i < nm; i++) {
+        task_rec *t = &s->tasks[s->bal_tasks[i].task];
+        uint64_t node = s->pool->node_id[s->bal_tasks[i].first_node_slot];
+        (void)cs_pool_allocate(s->pool, node, t->demand, t->id, &t->pl_allocs[0]);
+        t->pl_nodes[0] = node;
+    }
+}
+
+/* Place the single-replica tasks this step started again, as one batch
+ * (see sched.h, "Load balancing"). Cannot fail: every fallback is the
+ * placement the step already found. */
+static void rebalance(cs_sched *s, cs_decision *out, size_t ndec)
+{
+    cs_pool *pool = s->pool;
+    size_t p = s->p, nm = 0, nslot = pool->slot_end;
+    int64_t tot[CS_POOL_MAX_RESOURCES];
+    cs_pool_totals(pool, CS_PARTITION_ANY, tot, NULL, NULL);
+    for (size_t i = 0; i < ndec; i++) {
+        if (out[i].kind != CS_DECISION_START)
+            continue;
+        task_rec *t = find_task(s, out[i].task);
+        if (t->replicas != 1 || t->count != 1)
+            continue;
+        movable *m = &s->bal_tasks[nm++];
+        m->task = task_index(s, t);
+        m->id = t->id;
+        m->first_node_slot = cs__idmap_get(&pool->node_map, t->pl_nodes[0]);
+        m->size = 0.0;
+        for (size_t k = 0; k < p; k++)
+            if (tot[k] > 0 && (double)t->demand[k] / (double)tot[k] > m->size)
+                m->size = (double)t->demand[k] / (double)tot[k];
+    }
+    if (nm < 2)
+        return;
+    for (size_t i = 0; i < nm; i++) {
+        task_rec *t = &s->tasks[s->bal_tasks[i].task];
+        (void)cs_pool_release(pool, t->pl_allocs[0]);
+        touch_node(s, s->bal_tasks[i].first_node_slot);
+    }
+    /* Targets per resource: the batch's demand spread so that utilisations
+     * of up nodes come out as equal as possible. */
+    for (size_t k = 0; k < p; k++) {
+        int64_t demand = 0;
+        for (size_t i = 0; i < nm; i++)
+            demand += s->tasks[s->bal_tasks[i].task].demand[k];
+        for (uint32_t j = 0; j < nslot; j++) {
+            bool live = pool->node_id[j] != CS_ID_NONE;
+            int64_t c = live ? node_cap(pool, j)[k] : 0, f = live ? node_free(pool, j)[k] : 0;
+            s->bal_load[j] = c - f;
+            s->bal_cap[j] = live && pool->state[j] == CS_NODE_UP ? c : c - f;
+        }
+        int64_t *col = s->bal_col;
+        for (uint32_t j = 0; j < nslot; j++)
+            col[j] = 0;
+        if (demand > 0 &&
+            cs_balance_utilisation_int(s->bal, nslot, s->bal_load, s->bal_cap, demand,
+                                       CS_BALANCE_SQUARED, col, NULL) != CS_OK) {
+            restore_batch(s, nm, 0);
+            return;
+        }
+        for (uint32_t j = 0; j < nslot; j++)
+            s->bal_x[(size_t)j * p + k] = col[j];
+    }
+    qsort(s->bal_tasks, nm, sizeof *s->bal_tasks, movable_cmp);
+    for (size_t i = 0; i < nm; i++) {
+        task_rec *t = &s->tasks[s->bal_tasks[i].task];
+        rebalance_ctx c = {.s = s, .t = t, .best = NO_SLOT};
+        cs__pool_visit_fitting(pool, t->partition, t->demand, rebalance_visit, &c);
+        if (c.best == NO_SLOT) {
+            restore_batch(s, nm, i);
+            return;
+        }
+        (void)cs_pool_allocate(pool, pool->node_id[c.best], t->demand, t->id, &t->pl_allocs[0]);
+        t->pl_nodes[0] = pool->node_id[c.best];
+        for (size_t k = 0; k < p; k++)
+            s->bal_x[(size_t)c.best * p + k] -= t->demand[k];
+        touch_node(s, c.best);
+    }
+    for (size_t i = 0; i < ndec; i++) {
+        if (out[i].kind != CS_DECISION_START)
+            continue;
+        const task_rec *t = find_task(s, out[i].task);
+        out[i].node = t->pl_nodes[0];
+        out[i].alloc_id = t->pl_allocs[0];
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* the step                                                            */
 
 static bool reserve_seg(cs_sched *s, size_t need)
@@ -1425,6 +1585,41 @@ static cs_status step_reserve(cs_sched *s)
         !reserve_array(s, (void **)&s->tl_ev, &s->tl_ev_cap, ev_need, sizeof *s->tl_ev) ||
         !reserve_seg(s, 2 * seg_need) ||
         !reserve_array(s, (void **)&s->victims, &s->victim_cap, victim_need, sizeof *s->victims))
+        return CS_ERR_NOMEM;
+    if (s->bal != NULL) {
+        size_t nslot = s->pool->slot_end, xbytes;
+        if (!cs__mul_size(nslot, s->p * sizeof(int64_t), &xbytes))
+            return CS_ERR_NOMEM;
+        if (cs_balance_workspace_reserve(s->bal, nslot) != CS_OK ||
+            !reserve_array(s, (void **)&s->bal_tasks, &s->bal_tasks_cap, pending + 1,
+                           sizeof *s->bal_tasks))
+            return CS_ERR_NOMEM;
+        if (nslot > s->bal_cap_n) {
+            int64_t *l = s->bal_load ? s->a.realloc(s->a.ctx, s->bal_load, nslot * 8)
+                                     : cs__alloc(&s->a, nslot * 8);
+            if (l == NULL)
+                return CS_ERR_NOMEM;
+            s->bal_load = l;
+            int64_t *c = s->bal_cap ? s->a.realloc(s->a.ctx, s->bal_cap, nslot * 8)
+                                    : cs__alloc(&s->a, nslot * 8);
+            if (c == NULL)
+                return CS_ERR_NOMEM;
+            s->bal_cap = c;
+            int64_t *col = s->bal_col ? s->a.realloc(s->a.ctx, s->bal_col, nslot * 8)
+                                      : cs__alloc(&s->a, nslot * 8);
+            if (col == NULL)
+                return CS_ERR_NOMEM;
+            s->bal_col = col;
+            int64_t *x = s->bal_x ? s->a.realloc(s->a.ctx, s->bal_x, xbytes)
+                                  : cs__alloc(&s->a, xbytes);
+            if (x == NULL)
+                return CS_ERR_NOMEM;
+            s->bal_x = x;
+            s->bal_cap_n = nslot;
+        }
+    }
+    /* The order of every pending task may be listed. */
+    if (!cs__queue_reserve_order(s->queue, pending))
         return CS_ERR_NOMEM;
     /* Every pending replica could start in this step. */
     if (!cs__pool_reserve_allocations(s->pool, (size_t)s->pending_replicas))
@@ -1475,13 +1670,26 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
 
     size_t ndec = 0, examined = 0;
     uint32_t reserved_tasks = 0;
-    bool blocked_any = false;
+    bool blocked_any = false, preempted = false;
     const cs_sched_options *o = &s->opt;
+    /* The order is listed in growing prefixes: a step that stops early (a
+     * strict head, a full buffer) never pays for sorting the whole queue.
+     * Tasks already examined in this step carry its stamp and are skipped
+     * when a longer prefix, or a fresh one after the order changed, is
+     * listed again. */
+    size_t want = 64;
     for (;;) {
         size_t pending = (size_t)s->n_state[CS_TASK_PENDING], n = 0;
         if (pending == 0)
             break;
-        (void)cs_queue_order(s->queue, now, s->order, pending, &n);
+        /* Room was reserved for every pending task; only victims pushed back
+         * by preemption can make the queue need more, and then the step
+         * ends with the decisions it made. */
+        size_t lim = want < pending ? want : pending;
+        if (lim > s->order_cap)
+            lim = s->order_cap; /* victims pushed back may outgrow the buffer */
+        if (cs_queue_order(s->queue, now, s->order, lim, &n) != CS_OK)
+            break;
         bool refetch = false;
         for (size_t i = 0; i < n && !refetch; i++) {
             task_rec *t = find_task(s, s->order[i]);
@@ -1503,6 +1711,7 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
                 size_t k = try_preempt(s, t, now, &out[ndec], capacity - ndec);
                 if (k > 0) {
                     ndec += k;
+                    preempted = true;
                     refetch = true; /* victims are pending again */
                     continue;
                 }
@@ -1514,10 +1723,15 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
                 reserve_for(s, t, now))
                 reserved_tasks++;
         }
-        if (!refetch)
-            break;
+        if (!refetch) {
+            if (n == pending || lim == s->order_cap)
+                break; /* every pending task was seen, or all that fit */
+            want *= 2;
+        }
     }
 done:
+    if (s->bal != NULL && s->nresv == 0 && !preempted)
+        rebalance(s, out, ndec);
     *count = ndec;
     return CS_OK;
 }
@@ -1630,24 +1844,24 @@ cs_status cs_sched_node_down(cs_sched *s, uint64_t node, double now, uint64_t *a
     return CS_OK;
 }
 
-cs_status cs_sched_drain_node(cs_sched *s, uint64_t node, double now)
+static cs_status set_node_state(cs_sched *s, uint64_t node, double now, cs_node_state state)
 {
     if (s == NULL || !time_ok(s, now))
         return CS_ERR_INVALID;
-    cs_status st = cs_pool_set_node_state(s->pool, node, CS_NODE_DRAINING);
+    cs_status st = cs_pool_set_node_state(s->pool, node, state);
     if (st == CS_OK)
         s->now = now;
     return st;
 }
 
+cs_status cs_sched_drain_node(cs_sched *s, uint64_t node, double now)
+{
+    return set_node_state(s, node, now, CS_NODE_DRAINING);
+}
+
 cs_status cs_sched_node_up(cs_sched *s, uint64_t node, double now)
 {
-    if (s == NULL || !time_ok(s, now))
-        return CS_ERR_INVALID;
-    cs_status st = cs_pool_set_node_state(s->pool, node, CS_NODE_UP);
-    if (st == CS_OK)
-        s->now = now;
-    return st;
+    return set_node_state(s, node, now, CS_NODE_UP);
 }
 
 cs_status cs_sched_task_info(const cs_sched *s, uint64_t task, cs_task_info *info)

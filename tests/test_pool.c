@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cloudsched/cloudsched.h"
+#include "pool_internal.h" /* cs__pool_visit_fitting */
 #include "testutil.h"
 
 #define P3 3
@@ -162,7 +163,7 @@ START_TEST(create_and_names)
     double w[2] = {0.0, 0.0};
     o.fit_weights = w;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
-    w[1] = NAN;
+    w[1] = (double)NAN;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
     w[1] = -1;
     ck_assert_int_eq(cs_pool_create(2, NULL, &o, NULL, &q), CS_ERR_INVALID);
@@ -207,7 +208,7 @@ START_TEST(add_nodes_and_ids)
     spec.state = (cs_node_state)7;
     ck_assert_int_eq(cs_pool_add_node(pool, 20, &spec, NULL), CS_ERR_INVALID);
     spec.state = CS_NODE_UP;
-    double cost[P3] = {0.1, NAN, 0};
+    double cost[P3] = {0.1, (double)NAN, 0};
     spec.unit_cost = cost;
     ck_assert_int_eq(cs_pool_add_node(pool, 20, &spec, NULL), CS_ERR_INVALID);
     spec.unit_cost = NULL;
@@ -1050,6 +1051,400 @@ START_TEST(model_based_random_operations)
 }
 END_TEST
 
+
+
+/* Two hundred identical nodes added in decreasing id order (every insert
+ * lands before the others, so blocks split and spread): all S are equal,
+ * so every fit order must pick the smallest id, whichever block holds it. */
+START_TEST(fit_ties_across_blocks)
+{
+    cs_pool *pool = make_pool();
+    for (uint64_t id = 1000; id >= 801; id--)
+        add(pool, id, 8000, 16384, 1, 0);
+    ck_assert_int_eq(cs_pool_check(pool), CS_OK);
+    uint64_t node;
+    for (int how = 0; how < 3; how++) {
+        ck_assert_int_eq(fit3(pool, (cs_fit)how, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+        ck_assert_uint_eq(node, 801);
+    }
+    /* Node 801 keeps 7000 / 15360 / 1 free: the least S, so best fit stays
+     * there; worst fit moves to the smallest untouched id, 802. */
+    alloc3(pool, 801, 1000, 1024, 0);
+    ck_assert_int_eq(fit3(pool, CS_FIT_BEST, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 801);
+    ck_assert_int_eq(fit3(pool, CS_FIT_WORST, 1000, 1024, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    /* 7500 cpu fits every node but 801 (7000 free): first and best fit take 802. */
+    ck_assert_int_eq(fit3(pool, CS_FIT_FIRST, 7500, 0, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    ck_assert_int_eq(fit3(pool, CS_FIT_BEST, 7500, 0, 0, CS_PARTITION_ANY, &node), CS_OK);
+    ck_assert_uint_eq(node, 802);
+    /* Draining every node below 1000 leaves 1000 alone. */
+    for (uint64_t id = 801; id < 1000; id++)
+        ck_assert_int_eq(cs_pool_set_node_state(pool, id, CS_NODE_DRAINING), CS_OK);
+    for (int how = 0; how < 3; how++) {
+        ck_assert_int_eq(fit3(pool, (cs_fit)how, 1, 1, 1, CS_PARTITION_ANY, &node), CS_OK);
+        ck_assert_uint_eq(node, 1000);
+    }
+    ck_assert_int_eq(fit3(pool, CS_FIT_FIRST, 1, 1, 2, CS_PARTITION_ANY, &node), CS_ERR_NO_FIT);
+    ck_assert_int_eq(cs_pool_check(pool), CS_OK);
+    cs_pool_destroy(pool);
+}
+END_TEST
+
+/* ---- the fit indices at scale ------------------------------------------ */
+
+/* The model test above stays under 160 nodes: a handful of index blocks.
+ * These runs grow pools to thousands of nodes with ids added out of order,
+ * so the indices spread, shift and grow, and check every fit query against
+ * a linear scan over the nodes' public state (cs_pool_node_info and the
+ * labels), a route that never touches the indices. Capacities come from a
+ * few node types, so many nodes are identical and S ties span blocks. */
+#define SC_MAXP 12
+
+/* Check's ck_assert records every passing assertion with a write(2); the
+ * inner loops here run millions of times, so they only report failures. */
+#define SC_REQUIRE(cond)                                                     \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);            \
+    } while (0)
+
+typedef struct scale_run {
+    size_t p;
+    bool explicit_weights;
+    size_t max_nodes;
+    int ops;
+    uint64_t seed;
+} scale_run;
+
+typedef struct scale_state {
+    const scale_run *run;
+    cs_pool *pool;
+    test_rng rng;
+    double w[SC_MAXP];       /* the documented S weights, kept by the test */
+    int64_t maxcap[SC_MAXP];
+    uint64_t *ids;           /* live node ids, unordered */
+    size_t n;
+    uint64_t *allocs;        /* live allocation ids, unordered */
+    size_t na, acap;
+} scale_state;
+
+static const char *const scale_tiers[2] = {"gold", "silver"};
+
+static double scale_S(const scale_state *st, const int64_t *f)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < st->run->p; k++)
+        s += st->w[k] * (double)f[k];
+    return s;
+}
+
+/* Auto weights: w_k = 1 / (largest capacity ever seen in dimension k). */
+static void scale_see_capacity(scale_state *st, const int64_t *cap)
+{
+    if (st->run->explicit_weights)
+        return;
+    for (size_t k = 0; k < st->run->p; k++)
+        if (cap[k] > st->maxcap[k]) {
+            st->maxcap[k] = cap[k];
+            st->w[k] = 1.0 / (double)cap[k];
+        }
+}
+
+/* Reference answer: scan every node, keep the best by the documented order. */
+static uint64_t scale_ref_fit(const scale_state *st, cs_fit how, const int64_t *d, uint32_t part,
+                              int tier, const uint64_t *excl, size_t nexcl)
+{
+    size_t p = st->run->p;
+    uint64_t best = CS_ID_NONE;
+    uint32_t best_part = 0;
+    double best_s = 0.0;
+    for (size_t i = 0; i < st->n; i++) {
+        uint64_t id = st->ids[i];
+        cs_node_info info = {.size = sizeof info};
+        int64_t f[SC_MAXP];
+        SC_REQUIRE(cs_pool_node_info(st->pool, id, &info, NULL, NULL, f) == CS_OK);
+        if (info.state != CS_NODE_UP || (part != CS_PARTITION_ANY && info.partition != part))
+            continue;
+        bool fits = true;
+        for (size_t k = 0; k < p; k++)
+            fits &= f[k] >= d[k];
+        if (!fits)
+            continue;
+        if (tier >= 0) {
+            const char *v;
+            if (cs_pool_node_label_value(st->pool, id, "tier", &v) != CS_OK ||
+                strcmp(v, scale_tiers[tier]) != 0)
+                continue;
+        }
+        bool excluded = false;
+        for (size_t j = 0; j < nexcl; j++)
+            excluded |= excl[j] == id;
+        if (excluded)
+            continue;
+        double s = scale_S(st, f);
+        bool better;
+        if (best == CS_ID_NONE)
+            better = true;
+        else if (how == CS_FIT_FIRST)
+            better = info.partition < best_part || (info.partition == best_part && id < best);
+        else if (s != best_s)
+            better = how == CS_FIT_BEST ? s < best_s : s > best_s;
+        else
+            better = id < best;
+        if (better) {
+            best = id;
+            best_part = info.partition;
+            best_s = s;
+        }
+    }
+    return best;
+}
+
+static void scale_random_demand(scale_state *st, int64_t *d)
+{
+    /* Mostly small, sometimes the size of a whole node: both outcomes. */
+    int64_t scale = test_rng_below(&st->rng, 8) == 0 ? 64 : 8;
+    for (size_t k = 0; k < st->run->p; k++)
+        d[k] = (int64_t)test_rng_below(&st->rng, (uint64_t)scale);
+}
+
+static void scale_add_node(scale_state *st)
+{
+    size_t p = st->run->p;
+    uint64_t id = test_rng_below(&st->rng, 1000000);
+    int64_t cap[SC_MAXP];
+    int type = (int)test_rng_below(&st->rng, 4);
+    for (size_t k = 0; k < p; k++) /* four types; type 3 lacks dimension 1 */
+        cap[k] = type == 3 && k == 1 ? 0 : (int64_t)(16 * (1 + (type + (int)k) % 4));
+    if (test_rng_below(&st->rng, 200) == 0) /* a new largest node: the weights change */
+        cap[test_rng_below(&st->rng, p)] += (int64_t)test_rng_below(&st->rng, 200);
+    int tier = (int)test_rng_below(&st->rng, 3) - 1;
+    cs_label lab = {"tier", tier >= 0 ? scale_tiers[tier] : NULL};
+    cs_node_spec spec;
+    cs_node_spec_init(&spec, sizeof spec);
+    spec.capacity = cap;
+    spec.num_resources = p;
+    spec.partition = (uint32_t)test_rng_below(&st->rng, 3) * 7; /* 0, 7, 14 */
+    spec.labels = &lab;
+    spec.num_labels = tier >= 0 ? 1 : 0;
+    spec.state = test_rng_below(&st->rng, 20) == 0 ? CS_NODE_DRAINING : CS_NODE_UP;
+    cs_status status = cs_pool_add_node(st->pool, id, &spec, NULL);
+    if (status == CS_ERR_EXISTS)
+        return;
+    ck_assert_int_eq(status, CS_OK);
+    st->ids[st->n++] = id;
+    scale_see_capacity(st, cap);
+}
+
+static void scale_keep_alloc(scale_state *st, uint64_t aid)
+{
+    if (st->na == st->acap) {
+        st->acap = st->acap ? 2 * st->acap : 1024;
+        st->allocs = realloc(st->allocs, st->acap * sizeof *st->allocs);
+        ck_assert_ptr_nonnull(st->allocs);
+    }
+    st->allocs[st->na++] = aid;
+}
+
+static void scale_query(scale_state *st, long *ok, long *none)
+{
+    size_t p = st->run->p;
+    int64_t d[SC_MAXP];
+    scale_random_demand(st, d);
+    cs_fit how = (cs_fit)test_rng_below(&st->rng, 3);
+    uint32_t part = test_rng_below(&st->rng, 2) == 0 ? CS_PARTITION_ANY
+                                                     : (uint32_t)test_rng_below(&st->rng, 16);
+    int tier = test_rng_below(&st->rng, 4) == 0 ? (int)test_rng_below(&st->rng, 2) : -1;
+    uint64_t excl[3];
+    size_t nexcl = test_rng_below(&st->rng, 4) == 0 && st->n > 0 ? 3 : 0;
+    for (size_t j = 0; j < nexcl; j++)
+        excl[j] = st->ids[test_rng_below(&st->rng, st->n)];
+    cs_label want = {"tier", tier >= 0 ? scale_tiers[tier] : NULL};
+    cs_fit_query q;
+    cs_fit_query_init(&q, sizeof q);
+    q.demand = d;
+    q.partition = part;
+    q.labels = &want;
+    q.num_labels = tier >= 0 ? 1 : 0;
+    q.exclude = excl;
+    q.num_exclude = nexcl;
+    uint64_t got = CS_ID_NONE;
+    cs_status status = cs_pool_fit(st->pool, how, &q, &got);
+    uint64_t expect = scale_ref_fit(st, how, d, part, tier, excl, nexcl);
+    if (expect == CS_ID_NONE) {
+        ck_assert_int_eq(status, CS_ERR_NO_FIT);
+        (*none)++;
+    } else {
+        ck_assert_int_eq(status, CS_OK);
+        ck_assert_uint_eq(got, expect);
+        (*ok)++;
+    }
+    (void)p;
+}
+
+typedef struct visit_log {
+    const cs_pool *pool;
+    uint64_t *ids;
+    size_t n, cap;
+} visit_log;
+
+static bool log_visit(void *ctx, uint32_t slot)
+{
+    visit_log *v = ctx;
+    SC_REQUIRE(v->n < v->cap);
+    v->ids[v->n++] = v->pool->node_id[slot];
+    return true;
+}
+
+static int cmp_part_id(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b; /* (partition, id) pairs */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* cs__pool_visit_fitting (the scheduler's route) visits exactly the up
+ * nodes that hold the demand, in (partition, id) order. */
+static void scale_check_visit(scale_state *st, uint32_t part)
+{
+    size_t p = st->run->p;
+    int64_t d[SC_MAXP];
+    scale_random_demand(st, d);
+    uint64_t *want = malloc(2 * (st->n + 1) * sizeof *want);
+    size_t nw = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        cs_node_info info = {.size = sizeof info};
+        int64_t f[SC_MAXP];
+        SC_REQUIRE(cs_pool_node_info(st->pool, st->ids[i], &info, NULL, NULL, f) == CS_OK);
+        bool fits = info.state == CS_NODE_UP &&
+                    (part == CS_PARTITION_ANY || info.partition == part);
+        for (size_t k = 0; k < p; k++)
+            fits &= f[k] >= d[k];
+        if (fits) {
+            want[2 * nw] = info.partition;
+            want[2 * nw + 1] = st->ids[i];
+            nw++;
+        }
+    }
+    qsort(want, nw, 2 * sizeof *want, cmp_part_id);
+    visit_log v = {st->pool, malloc((st->n + 1) * sizeof(uint64_t)), 0, st->n + 1};
+    cs__pool_visit_fitting(st->pool, part, d, log_visit, &v);
+    ck_assert_uint_eq(v.n, nw);
+    for (size_t i = 0; i < nw; i++)
+        SC_REQUIRE(v.ids[i] == want[2 * i + 1]);
+    free(v.ids);
+    free(want);
+}
+
+static void scale_run_one(const scale_run *run)
+{
+    scale_state st;
+    memset(&st, 0, sizeof st);
+    st.run = run;
+    test_rng_seed(&st.rng, run->seed);
+    size_t p = run->p;
+    cs_pool_options opt;
+    cs_pool_options_init(&opt, sizeof opt);
+    double w[SC_MAXP];
+    for (size_t k = 0; k < p; k++)
+        w[k] = st.w[k] = 1.0 + (double)k; /* used only when explicit */
+    opt.fit_weights = w;
+    ck_assert_int_eq(cs_pool_create(p, NULL, run->explicit_weights ? &opt : NULL, NULL, &st.pool),
+                     CS_OK);
+    st.ids = malloc(run->max_nodes * sizeof *st.ids);
+    long ok = 0, none = 0, removed = 0;
+    /* Grow to about two thirds of the maximum before the mixed phase. */
+    while (st.n < run->max_nodes * 2 / 3)
+        scale_add_node(&st);
+    ck_assert_int_eq(cs_pool_check(st.pool), CS_OK);
+    for (int op = 0; op < run->ops; op++) {
+        int kind = (int)test_rng_below(&st.rng, 100);
+        if (kind < 5) {
+            if (st.n < run->max_nodes)
+                scale_add_node(&st);
+        } else if (kind < 8 && st.n > 0) { /* remove, with its allocations */
+            size_t i = test_rng_below(&st.rng, st.n);
+            cs_allocation_info rel[256];
+            size_t cnt = 0;
+            ck_assert_int_eq(cs_pool_remove_node(st.pool, st.ids[i], CS_REMOVE_FORCE, rel, 256,
+                                                 &cnt),
+                             CS_OK);
+            for (size_t j = 0; j < cnt; j++)
+                for (size_t a = 0; a < st.na; a++)
+                    if (st.allocs[a] == rel[j].id) {
+                        st.allocs[a] = st.allocs[--st.na];
+                        break;
+                    }
+            st.ids[i] = st.ids[--st.n];
+            removed++;
+        } else if (kind < 40 && st.n > 0) { /* allocate on a chosen node */
+            int64_t d[SC_MAXP];
+            scale_random_demand(&st, d);
+            cs_fit_query q;
+            cs_fit_query_init(&q, sizeof q);
+            q.demand = d;
+            uint64_t node, aid;
+            if (cs_pool_fit(st.pool, (cs_fit)test_rng_below(&st.rng, 3), &q, &node) == CS_OK) {
+                ck_assert_int_eq(cs_pool_allocate(st.pool, node, d, 0, &aid), CS_OK);
+                scale_keep_alloc(&st, aid);
+            }
+        } else if (kind < 65 && st.na > 0) { /* release */
+            size_t a = test_rng_below(&st.rng, st.na);
+            ck_assert_int_eq(cs_pool_release(st.pool, st.allocs[a]), CS_OK);
+            st.allocs[a] = st.allocs[--st.na];
+        } else if (kind < 70 && st.na > 0) { /* resize: shrink always works */
+            size_t a = test_rng_below(&st.rng, st.na);
+            int64_t d[SC_MAXP];
+            ck_assert_int_eq(cs_pool_allocation(st.pool, st.allocs[a], NULL, d), CS_OK);
+            for (size_t k = 0; k < p; k++)
+                d[k] = (int64_t)test_rng_below(&st.rng, (uint64_t)d[k] + 1);
+            ck_assert_int_eq(cs_pool_resize(st.pool, st.allocs[a], d), CS_OK);
+        } else if (kind < 74 && st.n > 0) { /* state */
+            uint64_t id = st.ids[test_rng_below(&st.rng, st.n)];
+            int state = test_rng_below(&st.rng, 3) == 0 ? (int)test_rng_below(&st.rng, 3) : 0;
+            ck_assert_int_eq(cs_pool_set_node_state(st.pool, id, (cs_node_state)state), CS_OK);
+        } else if (kind < 76 && st.n > 0) { /* capacity: used + something */
+            uint64_t id = st.ids[test_rng_below(&st.rng, st.n)];
+            cs_node_info info = {.size = sizeof info};
+            int64_t used[SC_MAXP], cap[SC_MAXP];
+            ck_assert_int_eq(cs_pool_node_info(st.pool, id, &info, NULL, used, NULL), CS_OK);
+            for (size_t k = 0; k < p; k++)
+                cap[k] = used[k] + (int64_t)test_rng_below(&st.rng, 80);
+            ck_assert_int_eq(cs_pool_set_node_capacity(st.pool, id, cap), CS_OK);
+            scale_see_capacity(&st, cap);
+        } else if (kind < 78) {
+            scale_check_visit(&st, test_rng_below(&st.rng, 2) ? CS_PARTITION_ANY : 7);
+        } else {
+            scale_query(&st, &ok, &none);
+        }
+        if (op % 97 == 0)
+            ck_assert_int_eq(cs_pool_check(st.pool), CS_OK);
+    }
+    ck_assert_int_eq(cs_pool_check(st.pool), CS_OK);
+    /* Both outcomes, many times; nodes came and went. */
+    ck_assert_int_gt(ok, run->ops / 10);
+    ck_assert_int_gt(none, run->ops / 100);
+    ck_assert_int_gt(removed, run->ops / 100);
+    cs_pool_destroy(st.pool);
+    free(st.ids);
+    free(st.allocs);
+}
+
+START_TEST(fit_index_at_scale)
+{
+    static const scale_run runs[] = {
+        {4, false, 3000, 40000, 11},  /* the common shape */
+        {1, false, 2000, 15000, 12},  /* one dimension: one fit class */
+        {3, true, 2500, 15000, 13},   /* explicit weights */
+        {12, false, 1500, 15000, 14}, /* more dimensions than fit classes */
+    };
+    scale_run_one(&runs[_i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -1065,6 +1460,7 @@ int main(void)
     tcase_add_test(tc, cost_and_capacity_change);
     tcase_add_test(tc, listing_and_buffers);
     tcase_add_test(tc, explicit_weights);
+    tcase_add_test(tc, fit_ties_across_blocks);
     suite_add_tcase(s, tc);
     TCase *oom = tcase_create("oom");
     tcase_add_test(oom, oom_create);
@@ -1073,6 +1469,7 @@ int main(void)
     TCase *mb = tcase_create("model");
     tcase_set_timeout(mb, 600);
     tcase_add_test(mb, model_based_random_operations);
+    tcase_add_loop_test(mb, fit_index_at_scale, 0, 4);
     suite_add_tcase(s, mb);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -212,28 +212,15 @@ START_TEST(backfill_without_estimate_never_delays)
 }
 END_TEST
 
-START_TEST(reservation_depth)
+START_TEST(easy_reservation_passes_to_next_blocked)
 {
-    /* Two nodes of 4 cpus. R1 (4 cpu, est 100) on node 1, R2 (4, est 10) on
-     * node 2, both started at 0. Then B1 (8 cpu = both nodes? no: 4 on one
-     * node) ... one-resource tasks, single replica:
-     *   B1 (4 cpu, est 50): reserved at 10 on node 2 (R2 ends at 10), [10, 60).
-     *   B2 (4 cpu, est 50): with depth 2, reserved at 60 on node 2 ([60, 110))
-     *     since node 1 frees at 100 only; with depth 1 it gets none.
-     *   S  (4 cpu, est 55): could it start now? No node is free now, so test
-     *     the rule one step later, at t=10, after R2 completes:
-     *       depth 1: B1 starts on node 2 at 10 in order; B2 blocked and now
-     *       reserved at 60 on node 2... */
-    /* Simpler, decisive setup. One node, 4 cpus; R (4 cpu, est 10) running.
-     * B1 (2 cpu, est 10) and B2 (4 cpu, est 10) blocked behind it; S (2 cpu,
-     * est 30) after them.
-     * Depth 1 (EASY): B1 reserved [10, 20) with 2 cpus; S at t=0 cannot
-     *   start anyway (0 free). At t=10, R done: B1 starts (2 left, in order),
-     *   B2 blocked, reserved at 20 (B1's end) for [20, 30); S (2 cpu, est 30)
-     *   would hold 2 cpus through 40: at 20, free = 2 + 2 (B1) - 2 (S) = 2 < 4:
-     *   S waits. Same with depth 2.
-     * To separate the depths, block two tasks at once: at t=10 with B1 first
-     * needing 4 (blocked by... ) -- see reservation_depth_two below. */
+    /* One node of 4 cpus; R (4 cpu, est 10) runs from 0. Pending: B1 (2 cpu,
+     * est 10), B2 (4 cpu, est 10), then S (2 cpu, est 30).
+     * t=3: nothing fits; B1 is reserved [10, 20) (EASY: B2 gets none).
+     * t=10, R done: B1 starts in order (2 left). B2 is now the first blocked
+     * task: reserved at 20 (B1's end) for [20, 30). S would hold 2 cpus
+     * through 40: at 20 the node would have 2 + 2 (B1) - 4 (B2) - 2 = -2:
+     * it would delay B2, so it waits. */
     cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_BACKFILL);
     world w;
     world_init(&w, 1, &o);
@@ -257,38 +244,16 @@ END_TEST
 
 START_TEST(reservation_depth_two)
 {
-    /* Two nodes: n1 with 4 cpus, n2 with 2 cpus. Running: R1 (4 cpu, est
-     * 10) on n1, R2 (2 cpu, est 40) on n2. Pending in order:
-     *   B1 (4 cpu, est 10): only n1 can ever hold it: reserved [10, 20) on n1.
-     *   B2 (2 cpu, est 10): earliest: n1 at 20 (after B1) or n2 at 40:
-     *       reserved [20, 30) on n1 with depth >= 2; none with depth 1.
-     *   S (2 cpu, est 15) arrives last; at t=10 R1 completes. Free now: n1 4.
-     *   B1 starts at 10 on n1 in order. Then at t=10 B2: n1 has 0 free:
-     *   blocked; depth 1: its reservation is the first -> [20, 30) on n1
-     *   (n1 frees at 20, n2 at 40). S cannot start (0 free anywhere).
-     * The difference shows at t=0 instead, with both blocked: at t=0 S
-     * (2 cpu, est 15) fits nowhere either... so give n2 room: n2 has 4 cpus
-     * with R2 using 2. Then at t=0:
-     *   B1 reserved [10, 20) on n1 (n2 can hold 4 only at 40).
-     *   B2 (2 cpu, est 10): fits now on n2? 2 free on n2: yes -> starts at
-     *   0 as backfill ([0, 10) touches no reservation on n2).
-     * Still no difference. Final design: B2 (4 cpu, est 10): n1 at 20 or n2
-     * at 40 -> with depth 2 reserved [20, 30) on n1. S (2 cpu, est 25) on
-     * n2 now: runs [0, 25): n2 has no reservation -> starts with any depth.
-     * S' (4 cpu... ) -- conservative protects B2 on n1 only; the visible
-     * difference: T (2 cpu, est 25) after B2 where n2 is full... */
-    /* The decisive case, worked out:
-     *   n1: 4 cpus, running R1 (4, est 10).   n2: 4 cpus, running R2 (2, est 40).
-     *   pending in order: B1 (4, est 10), B2 (4, est 30), T (2, est 50).
-     *   Depth 1: B1 reserved [10, 20) on n1 (n2 holds 4 only at 40).
-     *     B2 blocked, no reservation. T on n2 (2 free): window [0, 50), no
-     *     reservation on n2 -> starts (backfill).
-     *   Depth 2: B2's earliest: n1 at 20 ([20, 50)), n2 at 40. Reserved on n1.
-     *     T on n2: n2 still has no reservation -> starts. Same.
-     *   So reservations on n2 are needed to see it: make B2 prefer n2:
-     *     R2 (2, est 15): n2 frees 4 at 15, n1 at 20 -> B2 reserved [15, 45)
-     *     on n2 with depth 2; then T on n2 [0, 50) leaves 4-2-... at 15:
-     *     free 2 + 2 (R2) - 4 (B2) - 2 (T) < 0 -> T waits. Depth 1: T starts. */
+    /* Where depth 1 (EASY) and depth 2 differ. Nodes n1, n2 of 4 cpus.
+     * Running: R (4 cpu, est 10) on n1, r (2 cpu, est 15) on n2.
+     * Pending at t=1 in order: B1 (4 cpu, est 10), B2 (4 cpu, est 30),
+     * T (2 cpu, est 50).
+     *   B1: earliest n1 at 10 (n2 holds 4 only at 15): reserved [10, 20) on n1.
+     *   B2 (depth 2 only): n1 is reserved [10, 20); n2 frees 4 at 15:
+     *       reserved [15, 45) on n2.
+     *   T on n2 (2 free now) for [1, 51):
+     *     depth 1: n2 has no reservation: T backfills.
+     *     depth 2: at 15 n2 would have 2 + 2 (r) - 4 (B2) - 2 (T) < 0: waits. */
     for (int depth = 1; depth <= 2; depth++) {
         cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_BACKFILL);
         o.backfill_depth = (uint32_t)depth;
@@ -944,6 +909,71 @@ START_TEST(predictions_enable_backfill)
 }
 END_TEST
 
+/* ---- load-balanced batches ------------------------------------------------ */
+
+/* Population variance of the nodes' cpu utilisation. */
+static double util_variance(cs_pool *pool, const uint64_t *ids, int n)
+{
+    double u[8], mean = 0, var = 0;
+    for (int i = 0; i < n; i++) {
+        cs_node_info info = {.size = sizeof info};
+        int64_t c[1], used[1];
+        ck_assert_int_eq(cs_pool_node_info(pool, ids[i], &info, c, used, NULL), CS_OK);
+        u[i] = (double)used[0] / (double)c[0];
+        mean += u[i] / n;
+    }
+    for (int i = 0; i < n; i++)
+        var += (u[i] - mean) * (u[i] - mean) / n;
+    return var;
+}
+
+static double batch_variance(cs_placement pl)
+{
+    /* Nodes A (16 cpu, 8 used), B (8, 2 used), C (4, empty); a batch of
+     * tasks 4, 2, 2, 1, 1 arrives at once (10 cpus; 18 free).
+     * Worst fit, by hand (S = free / 16, ties to the lower id):
+     *   4 -> A (free 8,6,4 -> A 4 left); 2 -> B (4,6,4); 2 -> A (tie .25,
+     *   lower id; A 2 left); 1 -> B (2,4,4 tie B/C); 1 -> C (2,3,4).
+     *   Utilisation A 14/16, B 5/8, C 1/4: variance 0.06597.
+     * Balanced: the cluster ends at 20/28 = 0.714 on average; the batch is
+     * spread so that every node ends near it. */
+    cs_sched_options o = opts(CS_QUEUE_FCFS, CS_HOL_SKIP);
+    o.placement = pl;
+    world w;
+    world_init(&w, 1, &o);
+    node1(&w, 1, 16);
+    node1(&w, 2, 8);
+    node1(&w, 3, 4);
+    int64_t l1[1] = {8}, l2[1] = {2};
+    uint64_t a;
+    ck_assert_int_eq(cs_pool_allocate(w.pool, 1, l1, 0, &a), CS_OK);
+    ck_assert_int_eq(cs_pool_allocate(w.pool, 2, l2, 0, &a), CS_OK);
+    int64_t sizes[5] = {4, 2, 2, 1, 1};
+    for (uint64_t i = 0; i < 5; i++)
+        sub1(&w, 10 + i, sizes[i], 100, 0);
+    step(&w, 0);
+    ck_assert_uint_eq(w.ndec, 5);
+    /* Decisions name where each task really is. */
+    for (size_t i = 0; i < w.ndec; i++)
+        ck_assert_uint_eq(w.dec[i].node, node_of(&w, w.dec[i].task));
+    uint64_t ids[3] = {1, 2, 3};
+    double v = util_variance(w.pool, ids, 3);
+    world_free(&w);
+    return v;
+}
+
+START_TEST(load_balance_lowers_variance)
+{
+    double wf = batch_variance(CS_PLACE_WORST_FIT);
+    /* (7/8, 5/8, 1/4): mean 7/12; variance by hand = 0.0659722... */
+    ck_assert_double_eq_tol(wf, (pow(7.0 / 8 - 7.0 / 12, 2) + pow(5.0 / 8 - 7.0 / 12, 2) +
+                                 pow(1.0 / 4 - 7.0 / 12, 2)) / 3,
+                            1e-12);
+    double lb = batch_variance(CS_PLACE_LOAD_BALANCE);
+    ck_assert_double_lt(lb, wf / 10);
+}
+END_TEST
+
 /* ---- bad input ---------------------------------------------------------- */
 
 START_TEST(bad_input)
@@ -1035,8 +1065,13 @@ START_TEST(oom_submit_and_step)
     cs_allocator a = test_alloc_make(&ta);
     cs_pool *pool;
     ck_assert_int_eq(cs_pool_create(1, NULL, NULL, &a, &pool), CS_OK);
-    cs_sched_options o = opts(CS_QUEUE_DRF, CS_HOL_BACKFILL);
+    /* _i selects a configuration: DRF with backfilling and preemption, or
+     * priority with load-balanced batches. */
+    cs_sched_options o = opts(_i == 0 ? CS_QUEUE_DRF : CS_QUEUE_PRIORITY,
+                              _i == 0 ? CS_HOL_BACKFILL : CS_HOL_SKIP);
     o.preemption = 1;
+    if (_i == 1)
+        o.placement = CS_PLACE_LOAD_BALANCE;
     cs_sched *s;
     for (long k = 1;; k++) {
         test_alloc_fail_after(&ta, k);
@@ -1248,6 +1283,8 @@ START_TEST(random_operations_keep_invariants)
         {CS_QUEUE_PRIORITY, CS_PLACE_CHEAPEST, CS_HOL_BACKFILL, 3, 1},
         {CS_QUEUE_FCFS, CS_PLACE_LOCALITY, CS_HOL_SKIP, 0, 0},
         {CS_QUEUE_SJF, CS_PLACE_FIRST_FIT, CS_HOL_STRICT, 0, 0},
+        {CS_QUEUE_FCFS, CS_PLACE_LOAD_BALANCE, CS_HOL_SKIP, 0, 0},
+        {CS_QUEUE_PRIORITY, CS_PLACE_LOAD_BALANCE, CS_HOL_BACKFILL, 1, 1},
     };
     uint64_t starts = 0, preempts = 0;
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
@@ -1282,7 +1319,7 @@ int main(void)
     tcase_add_test(tc, skip_ahead_takes_free_space);
     tcase_add_test(tc, easy_backfill_only_when_reservation_safe);
     tcase_add_test(tc, backfill_without_estimate_never_delays);
-    tcase_add_test(tc, reservation_depth);
+    tcase_add_test(tc, easy_reservation_passes_to_next_blocked);
     tcase_add_test(tc, reservation_depth_two);
     tcase_add_test(tc, overrun_does_not_corrupt_reservations);
     tcase_add_test(tc, sjf_order);
@@ -1300,10 +1337,11 @@ int main(void)
     tcase_add_test(tc, node_down_fails_gang);
     tcase_add_test(tc, drain_cancel_forget);
     tcase_add_test(tc, predictions_enable_backfill);
+    tcase_add_test(tc, load_balance_lowers_variance);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     TCase *oom = tcase_create("oom");
-    tcase_add_test(oom, oom_submit_and_step);
+    tcase_add_loop_test(oom, oom_submit_and_step, 0, 2);
     suite_add_tcase(s, oom);
     TCase *rnd = tcase_create("random");
     tcase_set_timeout(rnd, 900);

@@ -17,5 +17,7 @@
 #include "cloudsched/lsq.h"
 #include "cloudsched/rls.h"
 #include "cloudsched/predict.h"
+#include "cloudsched/balance.h"
+#include "cloudsched/qp.h"
 
 #endif /* CLOUDSCHED_CLOUDSCHED_H */

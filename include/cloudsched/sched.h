@@ -58,9 +58,23 @@
  * | ::CS_PLACE_DOT_PRODUCT | 100 * sum_k w_k (d_k / c_k) (free_k / c_k) / sum_k w_k (Tetris alignment, before placing) |
  * | ::CS_PLACE_CHEAPEST | -(sum_k unit_cost_k d_k), ties by LeastAllocated |
  * | ::CS_PLACE_LOCALITY | locality bonus only, ties by LeastAllocated |
+ * | ::CS_PLACE_LOAD_BALANCE | batch placement, see below |
  * Every scored strategy (all but the three fits) adds a locality bonus of
  * 100 * locality_weight for a node in the task's preferred nodes and
  * 50 * locality_weight for a node in a preferred zone.
+ *
+ * **Load balancing** (::CS_PLACE_LOAD_BALANCE) places the tasks a step
+ * starts as one batch. The step first chooses the tasks and a feasible
+ * placement as LeastAllocated would; then the single-replica tasks among
+ * them (no topology constraint) are placed again: per resource k, the
+ * batch's total demand D_k is spread over the nodes by
+ * ::cs_balance_utilisation_int in ::CS_BALANCE_SQUARED mode (minimise
+ * sum_i ((L_ik + x_ik) / C_ik - rho_k)^2 over integers x_ik within free
+ * capacity, rho_k the cluster's utilisation after the batch), and the tasks, largest dominant share
+ * first, each go to the fitting node whose remaining target
+ * sum_k w_k (x_ik - d_k) / C_ik is largest (ties to the lower id). If some
+ * task finds no node, or the step made reservations or preemptions, the
+ * first placement stands.
  *
  * **Gang topology**: ::CS_TOPOLOGY_SPREAD puts each replica on a distinct
  * node; ::CS_TOPOLOGY_PACK places the gang inside one rack if any rack can
@@ -103,7 +117,8 @@ typedef enum cs_placement {
     CS_PLACE_BALANCED = 5,         /**< Most even utilisation across resources. */
     CS_PLACE_DOT_PRODUCT = 6,      /**< Best alignment of demand and free vectors. */
     CS_PLACE_CHEAPEST = 7,         /**< Lowest cost rate of the replica. */
-    CS_PLACE_LOCALITY = 8          /**< Preferred nodes and zones first. */
+    CS_PLACE_LOCALITY = 8,         /**< Preferred nodes and zones first. */
+    CS_PLACE_LOAD_BALANCE = 9      /**< Batch: equalise utilisations across nodes (balance.h). */
 } cs_placement;
 
 /** What a step does when a task cannot start now. */
