@@ -11,7 +11,10 @@ a ``with`` block, and safely on garbage collection):
 * :func:`fit`, :func:`nnls`, :func:`fit_bounded`, :func:`line`,
   :func:`polyfit`, :class:`LeastSquares` -- dense least squares;
 * :class:`RLS` -- recursive least squares; :class:`Predictor` -- runtime
-  prediction.
+  prediction;
+* :func:`balance`, :func:`round_balance`, :func:`max_min`,
+  :class:`BalanceWorkspace` -- separable quadratic load balancing and fair
+  division; :func:`qp`, :class:`QPWorkspace` -- dense convex QP.
 
 Every failed call raises a :class:`CloudschedError` subclass carrying the C
 status and its text. numpy is optional: float64 arrays are passed to C
@@ -26,12 +29,16 @@ from .errors import (AlreadyExists, BufferTooSmall, Busy, ClosedError, Cloudsche
                      DimensionMismatch, Infeasible, InvalidArgument, InvalidState,
                      NotConverged, NotFound, NumericalFailure, OutOfCapacity, OutOfMemory,
                      Overflow, Singular, Status, Unbounded)
+from .balance import (BALANCE_INT_MAX, Balanced, BalanceMode, BalanceResult,
+                      BalanceWorkspace, balance, balance_utilisation, max_min, max_min_int,
+                      round_balance)
 from .fair import Fair
 from .lsq import (FitResult, LeastSquares, LineFit, Method, Polynomial, Stats, fit,
                   fit_bounded, line, nnls, polyfit)
 from .pool import Allocation, Fit, NodeInfo, NodeState, Pool, Totals
 from .predict import (ModelInfo, Prediction, PredictFallback, Predictor, PredictSource,
                       extend_estimate)
+from .qp import QPSolution, QPWorkspace, qp
 from .queue import Queue, QueuePolicy
 from .rls import RLS, RLSInfo
 from .sched import (Counts, Decision, DecisionKind, DecisionReason, HeadOfLine, Placement,
@@ -73,4 +80,7 @@ __all__ = [
     "extend_estimate", "Queue", "QueuePolicy", "RLS", "RLSInfo",
     "Counts", "Decision", "DecisionKind", "DecisionReason", "HeadOfLine", "Placement",
     "Scheduler", "TaskInfo", "TaskState", "Task", "Topology",
+    "BALANCE_INT_MAX", "Balanced", "BalanceMode", "BalanceResult", "BalanceWorkspace",
+    "balance", "balance_utilisation", "max_min", "max_min_int", "round_balance",
+    "QPSolution", "QPWorkspace", "qp",
 ]

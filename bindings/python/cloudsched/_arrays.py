@@ -171,19 +171,22 @@ def f64_matrix(x: Any, what: str, layout: Optional[int] = None) -> Matrix:
 
 
 class Output:
-    """A double output array: a numpy array when numpy results are wanted,
-    else a ctypes array converted to lists."""
+    """An output array of doubles (or int64 with ``integer``) in C order:
+    numpy memory when numpy results are wanted, else a ctypes array whose
+    value() is a (nested) list."""
 
-    def __init__(self, shape: Tuple[int, ...], use_numpy: bool) -> None:
+    def __init__(self, shape: Tuple[int, ...], use_numpy: bool,
+                 integer: bool = False) -> None:
         self.shape = shape
         count = 1
         for s in shape:
             count *= s
+        ctype = c_int64 if integer else c_double
         if use_numpy and np is not None:
-            self.array: Any = np.empty(shape, dtype=np.float64)  # C order
-            self.ptr: Any = self.array.ctypes.data_as(POINTER(c_double))
+            self.array: Any = np.empty(shape, dtype=np.int64 if integer else np.float64)
+            self.ptr: Any = self.array.ctypes.data_as(POINTER(ctype))
         else:
-            self.array = (c_double * max(count, 1))()
+            self.array = (ctype * max(count, 1))()
             self.ptr = self.array
 
     def value(self) -> Any:
@@ -195,6 +198,54 @@ class Output:
             return flat[: self.shape[0]]
         rows, cols = self.shape
         return [flat[i * cols:(i + 1) * cols] for i in range(rows)]
+
+
+def f64_rows(x: Any, what: str, rows: Optional[int] = None,
+             cols: Optional[int] = None) -> Tuple[Any, int, int]:
+    """A dense row-major double matrix for APIs without a leading dimension:
+    a C-contiguous float64 numpy array is passed as is, anything else is
+    copied. Returns ``(pointer, rows, cols)``."""
+    if is_ndarray(x) and x.ndim == 2:
+        if x.dtype != np.float64 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+        m = Matrix(ROW_MAJOR, x.ctypes.data_as(POINTER(c_double)), x.shape[1], x.shape[0],
+                   x.shape[1])
+    else:
+        m = f64_matrix(x, what, ROW_MAJOR)  # a dense copy: ld == cols
+    if rows is not None:
+        _lib.check_dimension(f"{what} rows", m.rows, rows)
+    if cols is not None:
+        _lib.check_dimension(f"{what} columns", m.cols, cols)
+    return m.data, m.rows, m.cols
+
+
+def i64_rows(x: Any, what: str, rows: Optional[int] = None,
+             cols: Optional[int] = None) -> Tuple[Any, int, int]:
+    """A dense row-major int64 matrix (range-checked), numpy int64 passed as is."""
+    if is_ndarray(x):
+        if x.ndim != 2:
+            raise_status(Status.ERR_DIMENSION, None, f"{what} must be two-dimensional")
+        if x.dtype.kind not in "iub":
+            raise_status(Status.ERR_INVALID, None, f"{what} must hold integers")
+        if x.dtype != np.int64 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.int64)
+        r, c = x.shape
+        data: Any = x.ctypes.data_as(POINTER(c_int64))
+    else:
+        table = [list(row) for row in x]
+        r = len(table)
+        c = len(table[0]) if r else 0
+        for i, row in enumerate(table):
+            if len(row) != c:
+                raise_status(Status.ERR_DIMENSION, None,
+                             f"{what}: row {i} has {len(row)} entries, row 0 has {c}")
+        data = (c_int64 * max(r * c, 1))(*[_lib.as_i64(v, what) for row in table
+                                           for v in row])
+    if rows is not None:
+        _lib.check_dimension(f"{what} rows", r, rows)
+    if cols is not None:
+        _lib.check_dimension(f"{what} columns", c, cols)
+    return data, r, c
 
 
 def wants_numpy(*inputs: Any) -> bool:

@@ -46,6 +46,8 @@ BACKFILL_CONSERVATIVE = (1 << 32) - 1
 POOL_MAX_RESOURCES = 32
 #: ``CS_LSQ_POLY_MAX_DEGREE``.
 POLY_MAX_DEGREE = 20
+#: ``CS_BALANCE_INT_MAX``: largest magnitude of the integer balance solvers' values.
+BALANCE_INT_MAX = 1 << 53
 #: ``CS_REMOVE_FORCE``.
 REMOVE_FORCE = 1
 #: ``CS_LSQ_ROW_MAJOR`` / ``CS_LSQ_COL_MAJOR`` (CBLAS values).
@@ -196,6 +198,49 @@ class cs_predict_model_info(Structure):
                 ("ready", c_int), ("band_count", c_size_t), ("history_count", c_size_t)]
 
 
+class cs_balance_problem(Structure):
+    _fields_ = [("size", c_size_t), ("n", c_size_t), ("weight", POINTER(c_double)),
+                ("target", POINTER(c_double)), ("lower", POINTER(c_double)),
+                ("upper", POINTER(c_double)), ("total", c_double)]
+
+
+class cs_balance_int_problem(Structure):
+    _fields_ = [("size", c_size_t), ("n", c_size_t), ("weight", POINTER(c_double)),
+                ("target", POINTER(c_double)), ("lower", POINTER(c_int64)),
+                ("upper", POINTER(c_int64)), ("total", c_int64)]
+
+
+class cs_balance_result(Structure):
+    _fields_ = [("size", c_size_t), ("mu", c_double), ("objective", c_double),
+                ("objective_continuous", c_double), ("sum", c_double),
+                ("min_total", c_double), ("max_total", c_double),
+                ("num_lower", c_size_t), ("num_upper", c_size_t), ("num_free", c_size_t),
+                ("iterations", c_size_t), ("passes", c_size_t)]
+
+
+class cs_qp_problem(Structure):
+    _fields_ = [("size", c_size_t), ("n", c_size_t), ("m_eq", c_size_t),
+                ("m_in", c_size_t), ("P", POINTER(c_double)), ("q", POINTER(c_double)),
+                ("A", POINTER(c_double)), ("b", POINTER(c_double)),
+                ("G", POINTER(c_double)), ("h", POINTER(c_double)),
+                ("lower", POINTER(c_double)), ("upper", POINTER(c_double))]
+
+
+class cs_qp_settings(Structure):
+    _fields_ = [("size", c_size_t), ("eps_abs", c_double), ("eps_rel", c_double),
+                ("eps_infeasible", c_double), ("max_iter", c_int),
+                ("equilibrate_iter", c_int), ("static_reg", c_double),
+                ("refine_iter", c_int)]
+
+
+class cs_qp_result(Structure):
+    _fields_ = [("size", c_size_t), ("x", POINTER(c_double)), ("y", POINTER(c_double)),
+                ("z", POINTER(c_double)), ("z_bound", POINTER(c_double)),
+                ("objective", c_double), ("dual_objective", c_double),
+                ("primal_residual", c_double), ("dual_residual", c_double),
+                ("gap", c_double), ("iterations", c_int)]
+
+
 #: Size-prefixed structs and the C function that prepares each; the tests
 #: check that the library accepts exactly ``sizeof`` of every one of them.
 INIT_FUNCTIONS: Dict[type, str] = {
@@ -213,6 +258,12 @@ INIT_FUNCTIONS: Dict[type, str] = {
     cs_rls_info: "cs_rls_info_init",
     cs_predict_options: "cs_predict_options_init",
     cs_predict_model_info: "cs_predict_model_info_init",
+    cs_balance_problem: "cs_balance_problem_init",
+    cs_balance_int_problem: "cs_balance_int_problem_init",
+    cs_balance_result: "cs_balance_result_init",
+    cs_qp_problem: "cs_qp_problem_init",
+    cs_qp_settings: "cs_qp_settings_init",
+    cs_qp_result: "cs_qp_result_init",
 }
 
 # --------------------------------------------------------------------------
@@ -364,6 +415,40 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "cs_predict_coefficients": (STATUS, [H, c_uint64, pd, c_size_t, psz]),
     "cs_predict_num_keys": (c_size_t, [H]),
     "cs_predict_source_name": (c_char_p, [c_enum]),
+    # balance.h (vectors and row-major matrices as void pointers)
+    "cs_balance_workspace_create": (STATUS, [palloc, PH]),
+    "cs_balance_workspace_destroy": (None, [H]),
+    "cs_balance_workspace_reserve": (STATUS, [H, c_size_t]),
+    "cs_balance_problem_init": (STATUS, [P(cs_balance_problem), c_size_t]),
+    "cs_balance_int_problem_init": (STATUS, [P(cs_balance_int_problem), c_size_t]),
+    "cs_balance_result_init": (STATUS, [P(cs_balance_result), c_size_t]),
+    "cs_balance_solve": (STATUS, [H, P(cs_balance_problem), c_void_p, P(cs_balance_result)]),
+    "cs_balance_solve_int": (STATUS, [H, P(cs_balance_int_problem), c_void_p,
+                                      P(cs_balance_result)]),
+    "cs_balance_utilisation": (STATUS, [H, c_size_t, c_void_p, c_void_p, c_double, c_enum,
+                                        c_void_p, P(cs_balance_result)]),
+    "cs_balance_utilisation_int": (STATUS, [H, c_size_t, c_void_p, c_void_p, c_int64,
+                                            c_enum, c_void_p, P(cs_balance_result)]),
+    "cs_balance_multi": (STATUS, [H, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+                                  c_void_p, c_double, c_enum, c_void_p,
+                                  P(cs_balance_result)]),
+    "cs_balance_multi_int": (STATUS, [H, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+                                      c_void_p, c_int64, c_enum, c_void_p,
+                                      P(cs_balance_result)]),
+    "cs_balance_per_dimension": (STATUS, [H, c_size_t, c_size_t, c_void_p, c_void_p,
+                                          c_void_p, c_enum, c_void_p,
+                                          P(cs_balance_result)]),
+    "cs_balance_max_min": (STATUS, [H, c_size_t, c_void_p, c_void_p, c_double, c_void_p,
+                                    P(cs_balance_result)]),
+    "cs_balance_max_min_int": (STATUS, [H, c_size_t, c_void_p, c_void_p, c_int64, c_void_p,
+                                        P(cs_balance_result)]),
+    # qp.h
+    "cs_qp_problem_init": (STATUS, [P(cs_qp_problem), c_size_t]),
+    "cs_qp_settings_init": (STATUS, [P(cs_qp_settings), c_size_t]),
+    "cs_qp_result_init": (STATUS, [P(cs_qp_result), c_size_t]),
+    "cs_qp_workspace_create": (STATUS, [c_size_t, c_size_t, c_size_t, palloc, PH]),
+    "cs_qp_workspace_destroy": (None, [H]),
+    "cs_qp_solve": (STATUS, [H, P(cs_qp_problem), P(cs_qp_settings), P(cs_qp_result)]),
 }
 
 # --------------------------------------------------------------------------

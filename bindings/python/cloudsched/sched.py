@@ -42,6 +42,7 @@ class Placement(enum.IntEnum):
     DOT_PRODUCT = 6       #: best alignment of demand and free vectors (Tetris)
     CHEAPEST = 7          #: lowest cost rate of the replica
     LOCALITY = 8          #: preferred nodes and zones first
+    LOAD_BALANCE = 9      #: batch: equalise utilisations across nodes (balance)
 
 
 class HeadOfLine(enum.IntEnum):

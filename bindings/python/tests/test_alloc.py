@@ -57,6 +57,7 @@ class OutOfMemoryLoops(unittest.TestCase):
             ("predictor", lambda a: cs.Predictor(num_features=2, allocator=a)),
             ("rls", lambda a: cs.RLS(4, allocator=a)),
             ("lsq", lambda a: cs.LeastSquares(10, 3, allocator=a)),
+            ("qp", lambda a: cs.QPWorkspace(6, 1, 3, allocator=a)),
         ]:
             with self.subTest(name):
                 self.assertGreater(self.create_loop(factory), 0)
@@ -123,6 +124,18 @@ class OutOfMemoryLoops(unittest.TestCase):
                                           observe), 0)
         self.assertGreater(self.call_loop(
             setup, lambda h: h[1].push(cs.Task(100, [1], tenant=50), 10), observe), 0)
+
+    def test_balance_workspace_growth(self):
+        def setup(a):
+            return [cs.BalanceWorkspace(allocator=a)]
+
+        def observe(handles):
+            return None  # scratch only: nothing observable beyond success
+
+        self.assertGreater(self.call_loop(setup, lambda h: h[0].reserve(1000), observe), 0)
+        # A solve that must grow the workspace fails cleanly, then succeeds.
+        self.assertGreater(self.call_loop(
+            setup, lambda h: h[0].solve(10, upper=[4] * 50), observe), 0)
 
     def test_predictor_new_key(self):
         # Key storage grows geometrically: find a key count m whose next new

@@ -107,11 +107,19 @@ class StructLayout(unittest.TestCase):
                          (0, 0, 0.0, 0.0, 1))
         r = _lib.init_struct(_lib.cs_rls_options)
         self.assertEqual((r.forgetting, r.ridge, r.block_rows), (1.0, 0.0, 64))
+        qs = _lib.init_struct(_lib.cs_qp_settings)
+        self.assertEqual((qs.eps_abs, qs.eps_rel, qs.eps_infeasible), (1e-8, 1e-8, 1e-8))
+        self.assertEqual((qs.max_iter, qs.equilibrate_iter, qs.static_reg, qs.refine_iter),
+                         (100, 10, 1e-8, 8))
+        bp = _lib.init_struct(_lib.cs_balance_problem)
+        self.assertEqual((bp.n, bp.total, bool(bp.weight), bool(bp.upper)), (0, 0.0, False, False))
+        bi = _lib.init_struct(_lib.cs_balance_int_problem)
+        self.assertEqual((bi.n, bi.total, bool(bi.lower)), (0, 0, False))
 
     def test_every_prototype_is_exported(self):
         lib.cs_version()  # loads
-        core = [n for n in _lib.PROTOTYPES if not n.startswith(("cs_balance", "cs_qp"))]
-        self.assertEqual([n for n in core if not lib.has(n)], [])
+        self.assertEqual([n for n in _lib.PROTOTYPES if not lib.has(n)], [])
+        self.assertEqual(lib.missing, [])
 
 
 class Status(unittest.TestCase):

@@ -27,6 +27,8 @@ class CloseAndUse(unittest.TestCase):
             lambda a: cs.Predictor(allocator=a),
             lambda a: cs.RLS(2, allocator=a),
             lambda a: cs.LeastSquares(3, 2, allocator=a),
+            lambda a: cs.BalanceWorkspace(allocator=a),
+            lambda a: cs.QPWorkspace(3, 1, 1, allocator=a),
         ]
         for factory in factories:
             a = cs.CountingAllocator()
