@@ -13,7 +13,8 @@ The library is located lazily, on the first call (or by an explicit
 1. the ``path`` given to :func:`load_library`;
 2. the ``CLOUDSCHED_LIBRARY`` environment variable;
 3. the meson build directories of a source checkout, ``build*/src/`` next to
-   the ``bindings/`` directory that holds this package (newest first);
+   the ``bindings/`` directory that holds this package (``build`` first, then
+   the others by name);
 4. ``ctypes.util.find_library("cloudsched")`` (an installed library).
 
 An explicit path or the environment variable is final: when it cannot be
@@ -502,9 +503,16 @@ def _checkout_candidates() -> List[str]:
     found = []
     for pattern in ("libcloudsched.so*", "libcloudsched*.dylib", "*cloudsched*.dll"):
         found += glob.glob(os.path.join(root, "build*", "src", pattern))
-    # Newest build first; within one build the unversioned name first.
+    # build/ first (meson's usual name), then the others by name; within one
+    # build the unversioned name first. (Not "newest first": a sanitizer
+    # build cannot be loaded into a plain interpreter, and guessing must not
+    # pick it just because it was built last.)
+    def order(f: str) -> Tuple[int, str, int, str]:
+        build = os.path.basename(os.path.dirname(os.path.dirname(f)))
+        return (0 if build == "build" else 1, build, len(f), f)
+
     seen, ordered = set(), []
-    for f in sorted(found, key=lambda f: (-os.path.getmtime(f), len(f), f)):
+    for f in sorted(found, key=order):
         real = os.path.realpath(f)
         if real not in seen:
             seen.add(real)
