@@ -151,7 +151,7 @@ class Result:
     start: Dict[int, float]            #: job id -> start time
     seconds: float                     #: wall time of the replay
     events: int                        #: distinct event times
-    library_seconds: float = math.nan  #: time inside Scheduler calls (--profile)
+    library_seconds: float = math.nan  #: time inside Scheduler calls, bindings + C (--profile)
     metrics: Dict[str, float] = field(default_factory=dict)
 
 
@@ -299,7 +299,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                f"{m['avg_bsld']:>9.2f} {m['utilisation']:>6.3f} {m['makespan']:>10.0f} "
                f"{r.seconds:>7.2f}s {r.events / r.seconds:>9.0f}")
         if args.profile:
-            row += f"  (library calls {100 * r.library_seconds / r.seconds:.0f}%)"
+            row += f"  (in Scheduler calls: {100 * r.library_seconds / r.seconds:.0f}%)"
         rows.append(row)
         if not progress:
             print(row if len(rows) > 1 else header + "\n" + row, flush=True)

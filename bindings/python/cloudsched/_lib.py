@@ -707,6 +707,14 @@ def as_int(value: Any, what: str) -> int:
     raise AssertionError  # unreachable
 
 
+def as_count(value: Any, what: str) -> int:
+    """A non-negative count (size_t)."""
+    value = as_int(value, what)
+    if value < 0:
+        raise_status(Status.ERR_INVALID, None, f"{what} {value} is negative")
+    return value
+
+
 def as_i64(value: Any, what: str) -> int:
     """Check an int64 argument."""
     value = as_int(value, what)

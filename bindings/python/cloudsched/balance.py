@@ -96,7 +96,7 @@ class BalanceWorkspace(Handle):
 
     def reserve(self, n: int) -> None:
         """Allocate scratch for problems of up to n elements (then calls do not allocate)."""
-        lib.cs_balance_workspace_reserve(self._h(), _lib.as_int(n, "n"))
+        lib.cs_balance_workspace_reserve(self._h(), _lib.as_count(n, "n"))
 
     def _run(self, call: Callable[[Any], None], out: _arrays.Output) -> Balanced:
         res = _lib.init_struct(cs_balance_result)

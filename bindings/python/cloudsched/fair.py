@@ -42,7 +42,7 @@ class Fair(Handle):
         if half_life is not None:
             opts.half_life = _lib.as_float(half_life, "half_life")
         if num_resources is not None:
-            opts.num_resources = _lib.as_int(num_resources, "num_resources")
+            opts.num_resources = _lib.as_count(num_resources, "num_resources")
         if default_weight is not None:
             opts.default_weight = _lib.as_float(default_weight, "default_weight")
         out = _lib.new_handle()

@@ -150,7 +150,7 @@ class LeastSquares(Handle):
                  allocator: Optional[Allocator] = None) -> None:
         opts = _options(method, intercept, ridge, rcond, nrhs)
         out = _lib.new_handle()
-        lib.cs_lsq_create(_lib.as_int(n, "n"), _lib.as_int(p, "p"), byref(opts),
+        lib.cs_lsq_create(_lib.as_count(n, "n"), _lib.as_count(p, "p"), byref(opts),
                           allocator_arg(allocator), byref(out))
         self._adopt(out.value, "cs_lsq_destroy", allocator=allocator)
         self.n, self.p, self.nrhs = n, p, opts.nrhs
@@ -229,7 +229,7 @@ def _options(method: Optional[Method], intercept: Optional[bool], ridge: Optiona
     if rcond is not None:
         opts.rcond = _lib.as_float(rcond, "rcond")
     if nrhs is not None:
-        opts.nrhs = _lib.as_int(nrhs, "nrhs")
+        opts.nrhs = _lib.as_count(nrhs, "nrhs")
     return opts
 
 
@@ -367,7 +367,7 @@ def polyfit(x: Sequence[float], y: Sequence[float], degree: int,
         InvalidArgument (degree > 20, NaN), DimensionMismatch (n <= degree),
         Singular (too few distinct x), OutOfMemory.
     """
-    d = _lib.as_int(degree, "degree")
+    d = _lib.as_count(degree, "degree")
     if not 0 <= d <= POLY_MAX_DEGREE:
         _lib.raise_status(Status.ERR_INVALID, None, f"degree {d} is outside 0..20")
     xs, n = _arrays.f64_vector(x, "x")

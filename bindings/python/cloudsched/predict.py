@@ -97,11 +97,11 @@ class Predictor(Handle):
         """
         o = _lib.init_struct(cs_predict_options)
         if num_features is not None:
-            o.num_features = _lib.as_int(num_features, "num_features")
+            o.num_features = _lib.as_count(num_features, "num_features")
         if estimate_feature is not None:
             o.estimate_feature = int(bool(estimate_feature))
         if min_samples is not None:
-            o.min_samples = _lib.as_int(min_samples, "min_samples")
+            o.min_samples = _lib.as_count(min_samples, "min_samples")
         if forgetting is not None:
             o.forgetting = _lib.as_float(forgetting, "forgetting")
         if ridge is not None:
@@ -109,7 +109,7 @@ class Predictor(Handle):
         if quantile is not None:
             o.quantile = _lib.as_float(quantile, "quantile")
         if band_window is not None:
-            o.band_window = _lib.as_int(band_window, "band_window")
+            o.band_window = _lib.as_count(band_window, "band_window")
         if fallback is not None:
             o.fallback = _lib.as_enum(PredictFallback, fallback, "fallback")
         if use_global is not None:

@@ -69,8 +69,8 @@ class QPWorkspace(Handle):
     def __init__(self, n: int, m_eq: int = 0, m_in: int = 0,
                  allocator: Optional[Allocator] = None) -> None:
         out = _lib.new_handle()
-        lib.cs_qp_workspace_create(_lib.as_int(n, "n"), _lib.as_int(m_eq, "m_eq"),
-                                   _lib.as_int(m_in, "m_in"), allocator_arg(allocator),
+        lib.cs_qp_workspace_create(_lib.as_count(n, "n"), _lib.as_count(m_eq, "m_eq"),
+                                   _lib.as_count(m_in, "m_in"), allocator_arg(allocator),
                                    byref(out))
         self._adopt(out.value, "cs_qp_workspace_destroy", allocator=allocator)
         self.n, self.m_eq, self.m_in = n, m_eq, m_in

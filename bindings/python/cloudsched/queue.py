@@ -9,7 +9,7 @@ a scan. ``now`` must not decrease from one peek/pop/order to the next.
 from __future__ import annotations
 
 import enum
-from ctypes import byref, c_uint64
+from ctypes import byref, c_size_t, c_uint64
 from typing import List, Optional
 
 from . import _lib
@@ -113,11 +113,11 @@ class Queue(Handle):
     def order(self, now: float, limit: Optional[int] = None) -> List[int]:
         """The first ``limit`` ids (all when None) in the order pops would return them."""
         h = self._h()
-        cap = lib.cs_queue_size(h) if limit is None else _lib.as_int(limit, "limit")
-        buf = (c_uint64 * max(cap, 0))()
-        count = _lib.c_size_t()
-        lib.cs_queue_order(h, _lib.as_float(now, "now"), buf if cap > 0 else None,
-                           max(cap, 0), byref(count))
+        cap = lib.cs_queue_size(h) if limit is None else _lib.as_count(limit, "limit")
+        buf = (c_uint64 * cap)()
+        count = c_size_t()
+        lib.cs_queue_order(h, _lib.as_float(now, "now"), buf if cap > 0 else None, cap,
+                           byref(count))
         return list(buf[: count.value])
 
     def set_estimate(self, id: int, estimate: float) -> None:

@@ -50,9 +50,9 @@ class RLS(Handle):
         if ridge is not None:
             o.ridge = _lib.as_float(ridge, "ridge")
         if block_rows is not None:
-            o.block_rows = _lib.as_int(block_rows, "block_rows")
+            o.block_rows = _lib.as_count(block_rows, "block_rows")
         out = _lib.new_handle()
-        lib.cs_rls_create(_lib.as_int(p, "p"), byref(o), allocator_arg(allocator),
+        lib.cs_rls_create(_lib.as_count(p, "p"), byref(o), allocator_arg(allocator),
                           byref(out))
         self._adopt(out.value, "cs_rls_destroy", allocator=allocator)
         self.dim = p

@@ -141,6 +141,20 @@ _REASONS = list(DecisionReason)
 class Scheduler(Handle):
     """The scheduler (``cs_sched``) over a :class:`~cloudsched.Pool`.
 
+    Example::
+
+        pool = Pool(["cpu_milli", "mem_mib"])
+        pool.add_node([8000, 32768], 1)
+        sched = Scheduler(pool, placement="best_fit")   # FCFS + EASY backfilling
+        sched.submit(Task(1, [4000, 8192], runtime_estimate=40), now=0)
+        for d in sched.step(now=0):      # [Decision(kind=START, task=1, node=1, ...)]
+            ...                           # start the work
+        sched.complete(1, now=30)
+
+    A step plans its backfills as if the tasks it started earlier in the same
+    step ran forever (safe, sometimes more careful than textbook EASY); a
+    second step at the same time picks up what that left out.
+
     Options left as ``None`` take the library's defaults [in brackets]:
 
     Args:
@@ -274,9 +288,9 @@ class Scheduler(Handle):
         h = self._h()
         t = _lib.as_float(now, "now")
         decisions: List[Decision] = []
-        limit = None if max_decisions is None else _lib.as_int(max_decisions,
-                                                               "max_decisions")
-        if limit is not None and limit <= 0:
+        limit = None if max_decisions is None else _lib.as_count(max_decisions,
+                                                                 "max_decisions")
+        if limit == 0:
             _lib.raise_status(_lib.Status.ERR_INVALID, None, "max_decisions must be > 0")
         buf, count = self._buf, self._count
         while True:
@@ -375,10 +389,10 @@ class Scheduler(Handle):
             lib.cs_sched_counts_get(h, byref(c))
             cap = c.pending
         else:
-            cap = _lib.as_int(limit, "limit")
-        buf, count = (c_uint64 * max(cap, 0))(), c_size_t()
+            cap = _lib.as_count(limit, "limit")
+        buf, count = (c_uint64 * cap)(), c_size_t()
         lib.cs_sched_pending_order(h, _lib.as_float(now, "now"), buf if cap > 0 else None,
-                                   max(cap, 0), byref(count))
+                                   cap, byref(count))
         return list(buf[: count.value])
 
     def set_tenant_weight(self, tenant: int, weight: float) -> None:

@@ -171,6 +171,43 @@ class Status(unittest.TestCase):
             self.assertEqual(ctx.exception.status, cs.Status.ERR_NOT_FOUND)
 
 
+class BindingChecks(unittest.TestCase):
+    """Values ctypes would silently wrap are refused before reaching C."""
+
+    def test_counts_ids_and_types(self):
+        with cs.Pool(1) as pool, cs.Queue() as q:
+            pool.add_node([4], 1)
+            cases = [
+                (cs.InvalidArgument, lambda: q.order(0, limit=-1)),
+                (cs.InvalidArgument, lambda: cs.LeastSquares(-1, 2)),
+                (cs.InvalidArgument, lambda: cs.RLS(-3)),
+                (cs.InvalidArgument, lambda: cs.QPWorkspace(-1)),
+                (cs.InvalidArgument, lambda: cs.polyfit([1, 2], [1, 2], -1)),
+                (cs.InvalidArgument, lambda: pool.allocate(-1, [1])),
+                (cs.InvalidArgument, lambda: pool.allocate(2**64, [1])),
+                (cs.InvalidArgument, lambda: pool.allocate(1.5, [1])),
+                (cs.InvalidArgument, lambda: pool.allocate(1, [1], owner="x")),
+                (cs.Overflow, lambda: pool.allocate(1, [2**63])),
+                (cs.InvalidArgument, lambda: pool.add_node([1], labels={"k": "a\0b"})),
+                (cs.InvalidArgument, lambda: pool.add_node([1], labels=["k"])),
+                (cs.InvalidArgument, lambda: pool.add_node([1], zone=2**32)),
+                (cs.InvalidArgument, lambda: q.push(cs.Task(1, [1], priority=1.5), 0)),
+                (cs.InvalidArgument, lambda: q.push(cs.Task(1, [1]), "soon")),
+                (cs.InvalidArgument, lambda: cs.Scheduler(pool, placement="nearest")),
+            ]
+            for cls, call in cases:
+                with self.subTest(cls=cls.__name__):
+                    with self.assertRaises(cls):
+                        call()
+            self.assertEqual((pool.num_allocations, pool.nodes(), len(q)), (0, [1], 0))
+
+    def test_enum_names(self):
+        with cs.Pool(1) as pool:
+            for name in ("best_fit", "BEST_FIT", "best-fit", 1, cs.Placement.BEST_FIT):
+                with cs.Scheduler(pool, placement=name) as s:
+                    self.assertEqual(s.placement, cs.Placement.BEST_FIT)
+
+
 class Version(unittest.TestCase):
     def test_version_string_matches_number(self):
         major, minor, patch = (int(v) for v in cs.version().split("."))
