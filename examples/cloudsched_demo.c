@@ -50,8 +50,9 @@
  * from the actual runtimes.
  *
  * --quick keeps one node in four, and the job rates in proportion (for
- * `meson test`); --jobs N replays only the first N jobs; --config K runs
- * only row K of the table.
+ * `meson test`); --repeat replays each row twice and fails unless the two
+ * agree bit for bit (timing aside); --jobs N replays only the first N jobs;
+ * --config K runs only row K of the table.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -606,7 +607,7 @@ static result replay(const cluster *c, const jobs *js, const config *cfg, cs_bal
     CHECK(cs_sched_create(s.pool, &so, NULL, &s.sched));
 
     enum { CAP = 512 };
-    static cs_decision dec[CAP];
+    cs_decision dec[CAP];
     size_t next = 0, done = 0;
     double now = js->v[0].arrival, first = now;
     s.window_end = js->v[js->n - 1].arrival;
@@ -705,17 +706,19 @@ static result replay(const cluster *c, const jobs *js, const config *cfg, cs_bal
 int main(int argc, char **argv)
 {
     const char *dir = CS_DATA_DIR;
-    int quick = 0;
+    int quick = 0, repeat = 0;
     long max_jobs = 0, only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--repeat") == 0)
+            repeat = 1;
         else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
             max_jobs = atol(argv[++i]);
         else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             only = atol(argv[++i]);
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [--quick] [--jobs N] [--config K] [DATA_DIR]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--repeat] [--jobs N] [--config K] [DATA_DIR]\n", argv[0]);
             return 2;
         } else
             dir = argv[i];
@@ -785,6 +788,19 @@ int main(int argc, char **argv)
                (double)r.decisions / r.seconds);
         fflush(stdout);
         ok &= r.done == js.n;
+        if (repeat) {
+            /* The same inputs must give the same decisions: replay with
+             * fresh handles (other addresses) and compare every metric but
+             * the timing, bit for bit. */
+            result a = replay(&c, &js, &configs[k], ws);
+            if (a.done != r.done || a.decisions != r.decisions ||
+                a.preemptions != r.preemptions || a.wait != r.wait || a.bsld != r.bsld ||
+                a.util != r.util || a.jain != r.jain || a.err_user != r.err_user ||
+                a.err_used != r.err_used) {
+                printf("  NOT DETERMINISTIC: the replay gave different results\n");
+                ok = 0;
+            }
+        }
         if (configs[k].predict && !have_pred) {
             pr = r;
             have_pred = 1;
