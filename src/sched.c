@@ -494,8 +494,8 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
     t.tenant = ts.tenant;
     t.priority = ts.priority;
     t.submit = now;
-    t.start = NAN;
-    t.end = NAN;
+    t.start = (double)NAN;
+    t.end = (double)NAN;
     t.estimate = ts.runtime_estimate;
     t.user_estimate = user_estimate;
     t.estimate_source = source;
