@@ -58,6 +58,12 @@ typedef struct resv {
     double t0, t1;
 } resv;
 
+/* A candidate node's topology group, for gang packing. */
+typedef struct group_pair {
+    uint64_t key; /* zone << 32 | rack (rack 0 when grouping by zone) */
+    uint32_t cand;
+} group_pair;
+
 /* A task of a load-balanced batch: placed again, largest first. */
 typedef struct movable {
     double size;  /* dominant share of the pool's capacity */
@@ -72,12 +78,6 @@ typedef struct tl_event {
     uint32_t task, k;
     int32_t sign;
 } tl_event;
-
-/* A running task's expected release of k replicas on node `slot`. */
-typedef struct release {
-    uint32_t slot, task, k;
-    double t, start; /* start: the run it belongs to (stale if the task restarted) */
-} release;
 
 struct cs_sched {
     cs_allocator a;
@@ -104,19 +104,15 @@ struct cs_sched {
     uint32_t stamp;
     uint64_t *order;
     size_t order_cap;
-    uint32_t *cand_slot, *cand_k, *cand_take, *cand_idx;
+    uint32_t *cand_slot, *cand_k, *cand_take;
+    group_pair *cand_grp;
     double *cand_score, *cand_score2;
     size_t cand_cap, ncand;
     uint32_t *resv_head; /* per node slot */
     uint32_t *resv_stamp;
-    uint32_t *rel_start, *rel_count; /* per node slot: range in rels, valid if rel_stamp */
-    uint32_t *rel_stamp;
     size_t node_scratch_cap;
     resv *resvs;
     size_t resv_cap, nresv;
-    release *rels; /* sorted by (node slot, time) */
-    size_t rel_cap, nrel;
-    bool releases_built;
     double *times;      /* candidate reservation times */
     size_t times_cap;
     tl_event *tl_ev;    /* one node's timeline events */
@@ -128,6 +124,7 @@ struct cs_sched {
     uint32_t *tl_valid, *tl_off, *tl_len; /* per node slot */
     uint64_t *victims;
     size_t victim_cap, victim_half;
+    int64_t min_run_prio; /* a lower bound of running priorities in this step */
 
     /* load balancing (CS_PLACE_LOAD_BALANCE) */
     cs_balance_workspace *bal;
@@ -261,6 +258,16 @@ static inline void touch_node(cs_sched *s, uint32_t slot)
         s->tl_valid[slot] = 0;
 }
 
+/* Whether allocation `aid` is one of t's replicas (owners are the caller's
+ * tags too, so the owner alone does not say). */
+static bool owns_alloc(const task_rec *t, uint64_t aid)
+{
+    for (uint32_t r = 0; r < t->replicas; r++)
+        if (t->pl_allocs[r] == aid)
+            return true;
+    return false;
+}
+
 /* End a running task's run: release its allocations and DRF share, charge
  * its tenant. The caller sets the new state. */
 static void end_run(cs_sched *s, task_rec *t, double now)
@@ -295,9 +302,9 @@ void cs_sched_destroy(cs_sched *s)
         if (s->tasks[i].id != CS_ID_NONE)
             cs__free(a, s->tasks[i].block);
     void *arrays[] = {s->tasks,     s->order,     s->cand_slot, s->cand_k,    s->cand_take,
-                      s->cand_score, s->resv_head, s->resv_stamp, s->rel_start, s->rel_count,
-                      s->rel_stamp, s->resvs,     s->rels,      s->victims,  s->cand_score2,
-                      s->cand_idx,  s->tl_ev,     s->seg_t,     s->seg_v,     s->tl_valid,
+                      s->cand_score, s->resv_head, s->resv_stamp, s->resvs,     s->victims,
+                      s->cand_score2,
+                      s->cand_grp,  s->tl_ev,     s->seg_t,     s->seg_v,     s->tl_valid,
                       s->tl_off,    s->tl_len,
                       s->times};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
@@ -494,8 +501,8 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
     t.tenant = ts.tenant;
     t.priority = ts.priority;
     t.submit = now;
-    t.start = NAN;
-    t.end = NAN;
+    t.start = (double)NAN;
+    t.end = (double)NAN;
     t.estimate = ts.runtime_estimate;
     t.user_estimate = user_estimate;
     t.estimate_source = source;
@@ -541,10 +548,9 @@ static bool reserve_node_scratch(cs_sched *s)
         size_t elem;
     } arrays[] = {
         {(void **)&s->cand_slot, sizeof(uint32_t)},   {(void **)&s->cand_k, sizeof(uint32_t)},
-        {(void **)&s->cand_take, sizeof(uint32_t)},   {(void **)&s->cand_idx, sizeof(uint32_t)},
+        {(void **)&s->cand_take, sizeof(uint32_t)},   {(void **)&s->cand_grp, sizeof(group_pair)},
         {(void **)&s->resv_head, sizeof(uint32_t)},   {(void **)&s->resv_stamp, sizeof(uint32_t)},
-        {(void **)&s->rel_start, sizeof(uint32_t)},   {(void **)&s->rel_count, sizeof(uint32_t)},
-        {(void **)&s->rel_stamp, sizeof(uint32_t)},   {(void **)&s->cand_score, sizeof(double)},
+        {(void **)&s->cand_score, sizeof(double)},
         {(void **)&s->cand_score2, sizeof(double)},
         {(void **)&s->tl_valid, sizeof(uint32_t)},    {(void **)&s->tl_off, sizeof(uint32_t)},
         {(void **)&s->tl_len, sizeof(uint32_t)},
@@ -558,7 +564,7 @@ static bool reserve_node_scratch(cs_sched *s)
     }
     /* Stamps of new slots must not look current. */
     for (size_t i = s->node_scratch_cap; i < cap; i++)
-        s->resv_stamp[i] = s->rel_stamp[i] = s->tl_valid[i] = 0;
+        s->resv_stamp[i] = s->tl_valid[i] = 0;
     s->node_scratch_cap = cap;
     s->cand_cap = cap;
     return true;
@@ -567,67 +573,9 @@ static bool reserve_node_scratch(cs_sched *s)
 /* ------------------------------------------------------------------ */
 /* the step: timelines for backfilling                                 */
 
-static int release_cmp(const void *x, const void *y)
-{
-    const release *a = x, *b = y;
-    if (a->slot != b->slot)
-        return a->slot < b->slot ? -1 : 1;
-    if (a->t != b->t)
-        return a->t < b->t ? -1 : 1;
-    return (a->task > b->task) - (a->task < b->task);
-}
-
-/* Expected releases of running tasks, grouped by node and sorted by time.
- * Built once per step, at the first reservation. Tasks started later in the
- * same step are left out: that makes the future look fuller than it is,
- * which can only make backfilling more careful, never unsafe. */
-static void build_releases(cs_sched *s, double now)
-{
-    const cs_pool *pool = s->pool;
-    size_t n = 0;
-    for (uint32_t i = 0; i < s->task_end; i++) {
-        task_rec *t = &s->tasks[i];
-        if (t->id == CS_ID_NONE || t->state != CS_TASK_RUNNING)
-            continue;
-        double end = expected_end(t, now);
-        if (!isfinite(end))
-            continue; /* never released, as far as planning knows */
-        for (uint32_t r = 0; r < t->replicas; r++) {
-            uint32_t slot = cs__idmap_get(&pool->node_map, t->pl_nodes[r]);
-            if (n > 0 && s->rels[n - 1].task == i && s->rels[n - 1].slot == slot) {
-                s->rels[n - 1].k++;
-                continue;
-            }
-            s->rels[n].slot = slot;
-            s->rels[n].task = i;
-            s->rels[n].k = 1;
-            s->rels[n].t = end;
-            s->rels[n].start = t->start;
-            n++;
-        }
-    }
-    qsort(s->rels, n, sizeof *s->rels, release_cmp);
-    for (size_t j = 0; j < n; j++) {
-        uint32_t slot = s->rels[j].slot;
-        if (s->rel_stamp[slot] != s->stamp) {
-            s->rel_stamp[slot] = s->stamp;
-            s->rel_start[slot] = (uint32_t)j;
-            s->rel_count[slot] = 0;
-        }
-        s->rel_count[slot]++;
-    }
-    s->nrel = n;
-    s->releases_built = true;
-}
-
 static inline bool has_resv(const cs_sched *s, uint32_t slot)
 {
     return s->resv_stamp[slot] == s->stamp;
-}
-
-static inline bool has_rel(const cs_sched *s, uint32_t slot)
-{
-    return s->releases_built && s->rel_stamp[slot] == s->stamp;
 }
 
 /* A node's projected free capacity as a step function, built on demand
@@ -655,15 +603,17 @@ static size_t build_timeline(cs_sched *s, uint32_t slot, double now, size_t off)
 {
     size_t p = s->p, ne = 0;
     tl_event *ev = s->tl_ev;
-    if (has_rel(s, slot))
-        for (uint32_t j = 0; j < s->rel_count[slot]; j++) {
-            const release *r = &s->rels[s->rel_start[slot] + j];
-            const task_rec *t = &s->tasks[r->task];
-            /* A task preempted in this step, or restarted, no longer
-             * releases what this record says. */
-            if (t->state == CS_TASK_RUNNING && t->start == r->start)
-                ev[ne++] = (tl_event){r->t, r->task, r->k, +1};
-        }
+    /* Expected releases: the node's allocations that belong to running
+     * tasks (allocations of the caller's own are never released here). */
+    const cs_pool *pool = s->pool;
+    for (uint32_t as = pool->alloc_head[slot]; as != CS_NIL; as = pool->anext[as]) {
+        const task_rec *t = find_task(s, pool->owner[as]);
+        if (t == NULL || t->state != CS_TASK_RUNNING || !owns_alloc(t, pool->alloc_id[as]))
+            continue;
+        double end = expected_end(t, now);
+        if (isfinite(end))
+            ev[ne++] = (tl_event){end, task_index(s, t), 1, +1};
+    }
     if (has_resv(s, slot))
         for (uint32_t j = s->resv_head[slot]; j != NO_SLOT; j = s->resvs[j].next) {
             const resv *r = &s->resvs[j];
@@ -722,12 +672,19 @@ static void timeline(cs_sched *s, uint32_t slot, size_t *off, size_t *n)
         *n = s->tl_len[slot];
         return;
     }
-    size_t need = 1 + (has_rel(s, slot) ? s->rel_count[slot] : 0);
+    size_t need = 1 + s->pool->alloc_count[slot];
     if (has_resv(s, slot))
         for (uint32_t j = s->resv_head[slot]; j != NO_SLOT; j = s->resvs[j].next)
             need += 2;
     if (s->seg_used + need > s->seg_cap)
         clear_timelines(s);
+    /* Starts may lower it; ends leave a bound that is still valid. */
+    s->min_run_prio = INT64_MAX;
+    if (s->opt.preemption)
+        for (size_t i = 0; i < s->task_end; i++)
+            if (s->tasks[i].id != CS_ID_NONE && s->tasks[i].state == CS_TASK_RUNNING &&
+                s->tasks[i].priority < s->min_run_prio)
+                s->min_run_prio = s->tasks[i].priority;
     *off = s->seg_used;
     *n = build_timeline(s, slot, s->now, *off);
     s->seg_used += *n;
@@ -942,53 +899,49 @@ static void collect(cs_sched *s, const task_rec *t, double now, bool future)
     cs__pool_visit_fitting(s->pool, t->partition, future ? zero : t->demand, collect_visit, &c);
 }
 
-/* Sort key for grouping candidates by topology. */
-typedef struct group_ctx {
-    const cs_sched *s;
-    bool by_rack;
-} group_ctx;
-
-static uint64_t group_key(const cs_sched *s, uint32_t ci, bool by_rack)
+static int group_pair_cmp(const void *x, const void *y)
 {
-    uint32_t slot = s->cand_slot[ci];
-    return ((uint64_t)s->pool->zone[slot] << 32) | (by_rack ? s->pool->rack[slot] : 0u);
+    const group_pair *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->cand > b->cand) - (a->cand < b->cand);
 }
 
 /* Restrict candidates to the one rack (or zone) that can hold all `want`
  * replicas with the least room left over, then the lowest id; false when
- * no single group can. Insertion sort by key keeps it allocation-free and
- * stable; candidate lists of gangs are short in practice. */
+ * no single group can. O(C log C), O(C) when candidates come sorted. */
 static bool restrict_to_group(cs_sched *s, uint32_t want, bool by_rack)
 {
     size_t n = s->ncand;
-    uint32_t *idx = s->cand_idx;
+    group_pair *g = s->cand_grp;
     for (size_t i = 0; i < n; i++) {
-        uint32_t x = (uint32_t)i;
-        uint64_t kx = group_key(s, x, by_rack);
-        size_t j = i;
-        while (j > 0 && group_key(s, idx[j - 1], by_rack) > kx) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = x;
+        uint32_t slot = s->cand_slot[i];
+        g[i].key = ((uint64_t)s->pool->zone[slot] << 32) | (by_rack ? s->pool->rack[slot] : 0u);
+        g[i].cand = (uint32_t)i;
     }
+    /* Racks usually follow node ids, so the visit order is often sorted. */
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = g[i - 1].key <= g[i].key;
+    if (!sorted)
+        qsort(g, n, sizeof *g, group_pair_cmp);
     uint64_t best_key = 0, best_left = UINT64_MAX;
     for (size_t i = 0; i < n;) {
-        uint64_t key = group_key(s, idx[i], by_rack), room = 0;
+        uint64_t room = 0;
         size_t j = i;
-        for (; j < n && group_key(s, idx[j], by_rack) == key; j++)
-            room += s->cand_k[idx[j]];
+        for (; j < n && g[j].key == g[i].key; j++)
+            room += s->cand_k[g[j].cand];
         if (room >= want && room - want < best_left) {
             best_left = room - want;
-            best_key = key;
+            best_key = g[i].key;
         }
         i = j;
     }
     if (best_left == UINT64_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (group_key(s, (uint32_t)i, by_rack) != best_key)
-            s->cand_k[i] = 0;
+        if (g[i].key != best_key)
+            s->cand_k[g[i].cand] = 0;
     return true;
 }
 
@@ -1085,8 +1038,6 @@ static void add_reservation(cs_sched *s, task_rec *t, uint32_t slot, uint32_t k,
  * through the window; replicas reserved in (partition, id) order. */
 static bool reserve_for(cs_sched *s, task_rec *t, double now)
 {
-    if (!s->releases_built)
-        build_releases(s, now);
     collect(s, t, now, true);
     if (s->ncand == 0)
         return false;
@@ -1309,6 +1260,8 @@ static void start_task(cs_sched *s, task_rec *t, double now, cs_decision_reason 
     (void)cs_fair_allocate(s->fair, t->tenant, v, s->p);
     (void)cs_queue_remove(s->queue, t->id);
     set_state(s, t, CS_TASK_RUNNING);
+    if (t->priority < s->min_run_prio)
+        s->min_run_prio = t->priority;
     s->pending_replicas -= t->count;
     s->running_replicas += r;
     out->kind = CS_DECISION_START;
@@ -1368,6 +1321,8 @@ static size_t try_preempt(cs_sched *s, task_rec *t, double now, cs_decision *out
 {
     if (t->count != 1 || t->elastic_min > 1)
         return 0; /* preemption frees one node: single-replica tasks only */
+    if (t->priority <= s->min_run_prio)
+        return 0; /* nothing running has a lower priority: no node to scan */
     preempt_ctx c = {
         .s = s,
         .t = t,
@@ -1568,7 +1523,9 @@ static cs_status step_reserve(cs_sched *s)
     size_t pending = (size_t)s->n_state[CS_TASK_PENDING];
     size_t running = (size_t)s->n_state[CS_TASK_RUNNING];
     /* Releases are collected mid-step, after this step's starts. */
-    size_t rel_need = (size_t)(s->running_replicas + s->pending_replicas) + 1;
+    /* Timeline events: allocations on a node (this step's starts included)
+     * and reservations. */
+    size_t rel_need = s->pool->num_allocs + (size_t)s->pending_replicas + 1;
     size_t resv_need = (size_t)s->pending_replicas + 1;
     size_t ev_need = rel_need + 2 * resv_need;
     size_t seg_need = ev_need + s->pool->slot_end + 1;
@@ -1579,7 +1536,6 @@ static cs_status step_reserve(cs_sched *s)
     size_t victim_need = s->opt.preemption ? 2 * s->victim_half : 1;
     if (!reserve_node_scratch(s) ||
         !reserve_array(s, (void **)&s->order, &s->order_cap, pending + 1, sizeof *s->order) ||
-        !reserve_array(s, (void **)&s->rels, &s->rel_cap, rel_need, sizeof *s->rels) ||
         !reserve_array(s, (void **)&s->resvs, &s->resv_cap, resv_need, sizeof *s->resvs) ||
         !reserve_array(s, (void **)&s->times, &s->times_cap, times_need, sizeof *s->times) ||
         !reserve_array(s, (void **)&s->tl_ev, &s->tl_ev_cap, ev_need, sizeof *s->tl_ev) ||
@@ -1657,15 +1613,13 @@ cs_status cs_sched_step(cs_sched *s, double now, cs_decision *out, size_t capaci
     sync_fair_capacity(s);
     if (++s->stamp == 0) { /* wrapped: no stale stamp may look current */
         for (size_t i = 0; i < s->node_scratch_cap; i++)
-            s->resv_stamp[i] = s->rel_stamp[i] = 0;
+            s->resv_stamp[i] = 0;
         for (size_t i = 0; i < s->task_end; i++)
             if (s->tasks[i].id != CS_ID_NONE)
                 s->tasks[i].step_stamp = 0;
         s->stamp = 1;
     }
     s->nresv = 0;
-    s->nrel = 0;
-    s->releases_built = false;
     clear_timelines(s);
 
     size_t ndec = 0, examined = 0;
