@@ -151,9 +151,6 @@ class Scheduler(Handle):
             ...                           # start the work
         sched.complete(1, now=30)
 
-    A step plans its backfills as if the tasks it started earlier in the same
-    step ran forever (safe, sometimes more careful than textbook EASY); a
-    second step at the same time picks up what that left out.
 
     Options left as ``None`` take the library's defaults [in brackets]:
 

@@ -4,17 +4,8 @@ The references below are written from the textbook definitions, in plain
 Python, without the library: strict FCFS, and EASY backfilling (Lifka 1995;
 Mu'alem and Feitelson 2001) on one machine of P processors with runtime
 estimates = requested times. They replay the KTH-SP2 slice in tests/data and
-must give every job the same start time as the library does.
-
-One deviation is modelled explicitly: within one step the library plans
-backfills as if the tasks started earlier in the same step never ended
-(src/sched.c, build_releases: "can only make backfilling more careful"), so
-every backfill of a step uses up the processors left over at the shadow
-time, even one that ends before it. With that rule (same_step_conservative)
-the reference matches the library job for job on the slice, and on the full
-KTH-SP2 log as well (checked by hand: 28,481 jobs); textbook EASY differs on
-41 of the slice's jobs. TextbookEasy below is the smallest case, marked as
-an expected failure until the scheduler plans with same-step starts.
+must give every job the same start time as the library does (they also agree
+job for job on the full KTH-SP2 log, 28,481 jobs: checked by hand).
 """
 
 import heapq
@@ -35,7 +26,7 @@ SPEC.loader.exec_module(sim)
 SLICE = os.path.join(_setup.ROOT, "tests", "data", "kth_sp2_slice.swf")
 
 
-def reference(jobs, procs, easy, same_step_conservative=False):
+def reference(jobs, procs, easy):
     """Start times under strict FCFS (easy=False) or EASY backfilling.
 
     Event times: completions first, then submissions, then scheduling, as
@@ -76,8 +67,7 @@ def reference(jobs, procs, easy, same_step_conservative=False):
                 if j.procs > free:
                     continue
                 if now + j.req <= shadow:
-                    if same_step_conservative:
-                        extra -= j.procs
+                    pass
                 elif j.procs <= extra:
                     extra -= j.procs
                 else:
@@ -112,13 +102,9 @@ class AgainstReference(unittest.TestCase):
 
     def test_easy_matches(self):
         got = sim.simulate(self.trace, "easy").start
-        want = reference(self.trace.jobs, self.trace.max_procs, easy=True,
-                         same_step_conservative=True)
+        want = reference(self.trace.jobs, self.trace.max_procs, easy=True)
         diff = [j for j in want if got[j] != want[j]]
         self.assertEqual(diff, [], f"{len(diff)} jobs start at different times")
-        # The deviation from textbook EASY is real on this trace.
-        textbook = reference(self.trace.jobs, self.trace.max_procs, easy=True)
-        self.assertNotEqual(got, textbook)
 
     def test_every_policy_is_feasible(self):
         # Whatever the policy: no job starts before its submission, and the
@@ -138,14 +124,13 @@ class AgainstReference(unittest.TestCase):
 
 
 class TextbookEasy(unittest.TestCase):
-    @unittest.expectedFailure
     def test_two_backfills_in_one_step(self):
         # 10 cpus; task 1 (6 cpus, estimate 100) runs; task 2 (8 cpus) waits
         # for 100 with a reservation; 2 cpus are left over at 100. Task 3
         # (2 cpus, ends at 52) and task 4 (2 cpus, runs past 100 on the 2
-        # left-over cpus) both fit without delaying task 2: textbook EASY
-        # starts both in one pass. The library starts task 4 only at the
-        # next step (see the module docstring).
+        # left-over cpus) both fit without delaying task 2: EASY starts both
+        # in one step (task 3 ends before the reservation, so it does not
+        # use up the left-over cpus).
         import cloudsched as cs
         with cs.Pool(["cpu"]) as pool:
             pool.add_node([10], 0)
