@@ -75,6 +75,15 @@ struct csl_engine {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+#if defined(__GNUC__) || defined(__clang__)
+#define CSL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CSL_PRINTF(f, a)
+#endif
+
+CSL_PRINTF(2, 3) static void say(const csl_engine *e, const char *fmt, ...);
+CSL_PRINTF(3, 4) static void event(const csl_engine *e, const char *kind, const char *fmt, ...);
+
 static void say(const csl_engine *e, const char *fmt, ...)
 {
     va_list ap;
