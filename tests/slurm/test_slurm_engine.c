@@ -40,6 +40,7 @@ typedef struct fjob {
     int where[MAXN]; /* node indices while running */
     uint32_t nwhere;
     int refuse;      /* the fake never starts it */
+    int waiting;     /* a dependency is not satisfied yet */
     int start_order; /* 0-based order of starts, -1 = never */
 } fjob;
 
@@ -261,7 +262,7 @@ static csl_snapshot fake_snapshot(fake *f)
         s->id = j->id;
         s->phase = j->phase;
         s->held = j->phase == CSL_JOB_PENDING && j->held;
-        s->eligible = j->phase == CSL_JOB_PENDING;
+        s->eligible = j->phase == CSL_JOB_PENDING && !j->waiting;
         s->pinned = j->req[0] != '\0';
         s->partition = "batch";
         s->account = j->account;
@@ -374,6 +375,29 @@ START_TEST(unheld_jobs_are_held_first)
     expect(f, 1, 'R', 1, "n1");
     expect(f, 2, 'R', 2, "n2");
     ck_assert(fjob_get(f, 3)->held);
+    csl_engine_destroy(e);
+    free(f);
+}
+END_TEST
+
+START_TEST(jobs_wait_for_their_dependencies)
+{
+    fake *f = two_nodes();
+    csl_engine *e = engine(CS_QUEUE_FCFS, CS_PLACE_FIRST_FIT, CS_HOL_STRICT, 60);
+    add_job(f, 4, 1, 5, "a", 1)->waiting = 1;
+    add_job(f, 2, 1, 5, "a", 0)->waiting = 1; /* not held: held, then waits */
+    csl_cycle_stats st = cycle(f, e);
+    /* Both nodes are free, but neither job may start yet. */
+    ck_assert_int_eq(f->nlog, 1);
+    expect(f, 0, 'H', 2, NULL);
+    ck_assert_uint_eq(st.pending, 2);
+    fjob_get(f, 1)->waiting = 0;
+    fjob_get(f, 2)->waiting = 0;
+    fake_advance(f, 1);
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 3);
+    expect(f, 1, 'R', 1, "n1");
+    expect(f, 2, 'R', 2, "n2");
     csl_engine_destroy(e);
     free(f);
 }
@@ -641,6 +665,7 @@ int main(void)
     TCase *tc = tcase_create("engine");
     tcase_add_test(tc, first_decisions_follow_the_library);
     tcase_add_test(tc, unheld_jobs_are_held_first);
+    tcase_add_test(tc, jobs_wait_for_their_dependencies);
     tcase_add_test(tc, cancelled_pending_job_is_dropped);
     tcase_add_test(tc, node_down_before_start_moves_the_job);
     tcase_add_test(tc, drained_node_takes_nothing_new);
