@@ -294,6 +294,18 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* libslurm ends the process when it finds no configuration: say why
+     * first when SLURM_CONF names a file that is not there. */
+    const char *conf = getenv("SLURM_CONF");
+    if (conf != NULL && *conf != '\0') {
+        FILE *cf = fopen(conf, "r");
+        if (cf == NULL) {
+            fprintf(stderr, "cloudsched-slurm: cannot read SLURM_CONF=%s: %s\n", conf,
+                    strerror(errno));
+            return 2;
+        }
+        fclose(cf);
+    }
     csl_io *io = NULL;
     csl_engine *engine = NULL;
     if (csl_io_create(stderr, &io) != 0 || csl_engine_create(&f.cfg, &engine) != 0) {

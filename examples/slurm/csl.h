@@ -57,6 +57,9 @@ typedef struct csl_job {
     int held;                /* pending with priority 0 (held by a user or an admin) */
     int eligible;            /* pending and waiting for nothing but resources */
     int pinned;              /* ReqNodeList is set */
+    double begin;            /* pending, not held: when Slurm lets it start
+                              * (--begin, or the delay after a requeue);
+                              * 0 = unknown (Slurm hides it while held) */
     const char *partition;   /* first partition of the job (borrowed) */
     const char *account;     /* may be NULL */
     uint32_t user_id;

@@ -7,13 +7,17 @@
  *
  *   record          Slurm says        the engine
  *   --------------  ----------------  ------------------------------------------
- *   none            pending           holds it (if needed), submits it: MANAGED
+ *   none            pending           holds it (if needed), submits it once
+ *                                     its dependencies and begin time allow:
+ *                                     MANAGED
  *   none            running           mirrors its allocations: FOREIGN
  *   MANAGED queued  pending           keeps it held and unpinned
  *   MANAGED queued  running           someone else started it: FOREIGN
  *   MANAGED started pending           waits; revokes the decision when a pinned
  *                                     node is no longer up, the job got held,
- *                                     or it stayed pending past --pin-timeout
+ *                                     Slurm delays it (a begin time, e.g.
+ *                                     after a requeue), or it stayed pending
+ *                                     past --pin-timeout
  *   MANAGED started running           checks Slurm used the chosen node(s)
  *   MANAGED started ended             complete / fail / cancel in the library
  *   FOREIGN         pending again     releases the mirror and adopts it
@@ -51,6 +55,7 @@ typedef struct rec {
     bool started_seen;    /* MANAGED: Slurm reported it running where we said */
     bool preempting;      /* MANAGED: requeued by a preemption, Slurm not done yet */
     double released_at;
+    double not_before;    /* MANAGED: latest begin time Slurm reported */
     char *pinned;         /* comma-separated nodes of the release (owned) */
     uint64_t *fallocs;    /* FOREIGN: pool allocations (owned) */
     size_t num_fallocs;
@@ -161,6 +166,15 @@ static bool managed_partition(const csl_engine *e, const char *partition)
         if (partition != NULL && strcmp(partition, e->cfg.partitions[i]) == 0)
             return true;
     return false;
+}
+
+/* Remember the latest begin time Slurm showed for a pending job (it hides it
+ * once the job is held), and tell whether the job may be submitted now. */
+static bool ready(const csl_engine *e, rec *r, const csl_job *j)
+{
+    if (j->phase == CSL_JOB_PENDING && j->begin > r->not_before)
+        r->not_before = j->begin;
+    return j->eligible && e->now >= r->not_before;
 }
 
 /* ---- nodes ---------------------------------------------------------------- */
@@ -445,7 +459,7 @@ static void revoke(csl_engine *e, rec *r, const csl_job *j, const csl_actions *a
           r->pinned != NULL ? r->pinned : "", why);
     retire(e, r, END_CANCEL);
     e->stats->revoked++;
-    if (j->eligible)
+    if (ready(e, r, j))
         submit(e, r, j);
 }
 
@@ -548,7 +562,7 @@ static void adopt(csl_engine *e, rec *r, const csl_job *j, const csl_actions *ac
         event(e, "hold", "\"job\":%u", j->id);
     }
     r->kind = REC_MANAGED;
-    if (j->eligible)
+    if (ready(e, r, j))
         submit(e, r, j);
 }
 
@@ -582,7 +596,7 @@ static void reconcile(csl_engine *e, rec *r, const csl_job *j, const csl_actions
                 else
                     event(e, "hold", "\"job\":%u", j->id);
             }
-            if (!r->submitted && j->eligible)
+            if (!r->submitted && ready(e, r, j))
                 submit(e, r, j);
         } else if (j->phase == CSL_JOB_RUNNING) {
             if (r->preempting)
@@ -601,8 +615,11 @@ static void reconcile(csl_engine *e, rec *r, const csl_job *j, const csl_actions
     /* Started by the library and released in Slurm. */
     if (j->phase == CSL_JOB_PENDING) {
         const char *why = NULL;
+        ready(e, r, j);
         if (j->held)
             why = "held";
+        else if (r->not_before > e->now + 1)
+            why = "begin"; /* e.g. requeued: Slurm will not start it before then */
         else if (!pinned_nodes_up(e, r->pinned))
             why = "node";
         else if (e->now - r->released_at > e->cfg.pin_timeout)

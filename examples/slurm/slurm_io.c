@@ -229,6 +229,7 @@ int csl_io_load(csl_io *io, csl_snapshot *snap, char *err, size_t errlen)
         j->eligible = j->phase == CSL_JOB_PENDING &&
                       (ji->dependency == NULL || ji->dependency[0] == '\0');
         j->pinned = ji->req_nodes != NULL && ji->req_nodes[0] != '\0';
+        j->begin = j->phase == CSL_JOB_PENDING && !j->held ? (double)ji->eligible_time : 0.0;
         j->partition = ji->partition;
         if (ji->partition != NULL && strchr(ji->partition, ',') != NULL) {
             size_t len = strcspn(ji->partition, ",");

@@ -133,7 +133,10 @@ class Cluster:
             f"SlurmctldPort={ctld_port}",
             "AuthType=auth/munge",
             "CredType=cred/munge",
-            f"AuthInfo=socket={self.munge_socket}",
+            # cred_expire also sets how long Slurm delays a requeued job
+            # (default 120 s): short, so that jobs hit by the node failure
+            # below run again within the test's time.
+            f"AuthInfo=socket={self.munge_socket},cred_expire=10",
             "SlurmUser=root",
             "SlurmdUser=root",
             f"StateSaveLocation={self.path('state')}",
@@ -158,7 +161,7 @@ class Cluster:
             "SelectTypeParameters=CR_CPU_Memory",
             f"DefMemPerCPU={DEF_MEM_PER_CPU}",
             "SlurmdParameters=config_overrides",
-            "ReturnToService=2",
+            "ReturnToService=1",   # a node set down stays down until resumed
             "MinJobAge=3600",      # finished jobs stay visible to scontrol
             "InactiveLimit=0",
             "KillWait=2",
@@ -391,6 +394,27 @@ def main():
         cluster.run(["scontrol", "update", "nodename=n4", "state=drain", "reason=e2e-test"])
         drained_at = time.time()
         log("drained n4")
+        # Node n3 fails for a few seconds: Slurm kills and requeues what ran
+        # there; the program must mark it down, re-decide those jobs and use
+        # n3 again once it is back.
+        time.sleep(1.0)
+        on_n3 = cluster.run(["squeue", "-h", "-w", "n3", "-o", "%i"]).stdout.split()
+        cluster.run(["scontrol", "update", "nodename=n3", "state=down", "reason=e2e-test"])
+        down_at = time.time()
+        log(f"took n3 down (running there: {on_n3 or 'nothing'})")
+        time.sleep(4.0)
+        # With ReturnToService=2 the node may already be back (its slurmd
+        # registered again); otherwise resume it.
+        def n3_up():
+            state = cluster.run(["sinfo", "-h", "-n", "n3", "-o", "%t"]).stdout.strip()
+            if state.startswith("down"):
+                cluster.run(["scontrol", "update", "nodename=n3", "state=resume"],
+                            check_rc=False)
+                return False
+            return True
+        wait_for(n3_up, 30, "n3 to come back", step=0.5)
+        up_at = time.time()
+        log("n3 back up")
 
         def all_done():
             return not cluster.run(["squeue", "-h", "-o", "%i"]).stdout.strip()
@@ -442,6 +466,11 @@ def main():
         check(not late, f"jobs started on drained n4: {late}")
         check(any(e["event"] == "node" and e.get("node") == "n4" and e.get("state") == "drain"
                   for e in events), "the program never saw n4 drained")
+        check(any(e["event"] == "node" and e.get("node") == "n3" and e.get("state") == "down"
+                  for e in events), "the program never saw n3 down")
+        during = [e for e in events if e["event"] == "start" and "n3" in e["nodes"].split(",")
+                  and down_at + 3 < e["t"] < up_at]
+        check(not during, f"jobs started on n3 while it was down: {during}")
         gang = ids[9]
         check(len(starts[gang]["nodes"].split(",")) == 2, f"gang job {gang} got one node")
         reordered = [jid for _, _, jid in order] != sorted(jid for _, _, jid in order)

@@ -41,6 +41,7 @@ typedef struct fjob {
     uint32_t nwhere;
     int refuse;      /* the fake never starts it */
     int waiting;     /* a dependency is not satisfied yet */
+    double begin;    /* not before this time (Slurm shows it unless held) */
     int start_order; /* 0-based order of starts, -1 = never */
 } fjob;
 
@@ -213,7 +214,7 @@ static void fake_schedule(fake *f)
         int nodes[MAXN];
         uint32_t count = 0;
         const char *p = j->req;
-        bool ok = !j->refuse && *p != '\0'; /* the engine always pins */
+        bool ok = !j->refuse && *p != '\0' && f->now >= j->begin; /* the engine always pins */
         while (ok && *p != '\0') {
             size_t len = strcspn(p, ",");
             int k = node_index(f, p, len);
@@ -264,6 +265,7 @@ static csl_snapshot fake_snapshot(fake *f)
         s->held = j->phase == CSL_JOB_PENDING && j->held;
         s->eligible = j->phase == CSL_JOB_PENDING && !j->waiting;
         s->pinned = j->req[0] != '\0';
+        s->begin = s->phase == CSL_JOB_PENDING && !s->held ? j->begin : 0;
         s->partition = "batch";
         s->account = j->account;
         s->cpus = j->cpus;
@@ -446,6 +448,49 @@ START_TEST(node_down_before_start_moves_the_job)
     fake_schedule(f);
     ck_assert_int_eq(fjob_get(f, 1)->phase, CSL_JOB_RUNNING);
     ck_assert_str_eq(f->n[fjob_get(f, 1)->where[0]].name, "n2");
+    csl_engine_destroy(e);
+    free(f);
+}
+END_TEST
+
+START_TEST(requeued_job_waits_for_its_begin_time)
+{
+    fake *f = two_nodes();
+    csl_engine *e = engine(CS_QUEUE_FCFS, CS_PLACE_FIRST_FIT, CS_HOL_STRICT, 60);
+    add_job(f, 4, 1, 50, "a", 1);
+    cycle(f, e);
+    fake_schedule(f);
+    fake_advance(f, 1);
+    cycle(f, e); /* the engine sees it running on n1 */
+    /* Slurm requeues it (node failure elsewhere, preemption by an admin):
+     * pending, released, still pinned, not before t = 1 + 10. */
+    fjob *j = fjob_get(f, 1);
+    occupy(f, j, -1);
+    j->phase = CSL_JOB_PENDING;
+    j->nwhere = 0;
+    j->begin = f->now + 10;
+    fake_advance(f, 1); /* t = 2 */
+    csl_cycle_stats st = cycle(f, e);
+    /* Withdrawn at once (not after the 60 s pin timeout), held, not resubmitted. */
+    ck_assert_uint_eq(st.revoked, 1);
+    ck_assert_int_eq(f->nlog, 2);
+    expect(f, 1, 'H', 1, NULL);
+    /* A 4-CPU job arriving meanwhile takes n1: the library does not keep
+     * room for a job that cannot start. */
+    add_job(f, 4, 1, 5, "b", 1);
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 3);
+    expect(f, 2, 'R', 2, "n1");
+    fake_schedule(f);
+    fake_advance(f, 7); /* t = 9 < 11: still waiting */
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 3);
+    fake_advance(f, 2); /* t = 11 */
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 4);
+    /* Job 2 ran 5 s from t = 2 and ended at t = 7 (seen at t = 9), so first
+     * fit puts job 1 back on n1. */
+    expect(f, 3, 'R', 1, "n1");
     csl_engine_destroy(e);
     free(f);
 }
@@ -668,6 +713,7 @@ int main(void)
     tcase_add_test(tc, jobs_wait_for_their_dependencies);
     tcase_add_test(tc, cancelled_pending_job_is_dropped);
     tcase_add_test(tc, node_down_before_start_moves_the_job);
+    tcase_add_test(tc, requeued_job_waits_for_its_begin_time);
     tcase_add_test(tc, drained_node_takes_nothing_new);
     tcase_add_test(tc, stale_pin_times_out);
     tcase_add_test(tc, foreign_jobs_take_room);
