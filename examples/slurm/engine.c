@@ -596,8 +596,15 @@ static void reconcile(csl_engine *e, rec *r, const csl_job *j, const csl_actions
                 else
                     event(e, "hold", "\"job\":%u", j->id);
             }
-            if (!r->submitted && ready(e, r, j))
+            bool ok = ready(e, r, j);
+            if (!r->submitted && ok) {
                 submit(e, r, j);
+            } else if (r->submitted && !ok) {
+                /* Not startable before its begin time (e.g. requeued by a
+                 * preemption): out of the library until then. */
+                retire(e, r, END_CANCEL);
+                event(e, "wait", "\"job\":%u,\"until\":%.0f", j->id, r->not_before);
+            }
         } else if (j->phase == CSL_JOB_RUNNING) {
             if (r->preempting)
                 return; /* Slurm has not requeued it yet */

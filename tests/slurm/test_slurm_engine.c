@@ -42,6 +42,7 @@ typedef struct fjob {
     int refuse;      /* the fake never starts it */
     int waiting;     /* a dependency is not satisfied yet */
     double begin;    /* not before this time (Slurm shows it unless held) */
+    int64_t nice;
     int start_order; /* 0-based order of starts, -1 = never */
 } fjob;
 
@@ -178,6 +179,7 @@ static int act_requeue(void *ctx, uint32_t id)
     occupy(f, j, -1);
     j->phase = CSL_JOB_PENDING;
     j->nwhere = 0;
+    j->begin = f->now + 10; /* as Slurm: a requeued job waits (cred_expire) */
     action *a = &f->log[f->nlog++];
     memset(a, 0, sizeof *a);
     a->kind = 'Q';
@@ -206,7 +208,8 @@ static void fake_schedule(fake *f)
     fjob *q[MAXJ];
     int nq = 0;
     for (int i = 0; i < f->nj; i++)
-        if (f->j[i].phase == CSL_JOB_PENDING && !f->j[i].held)
+        if (f->j[i].phase == CSL_JOB_PENDING && !f->j[i].held && !f->j[i].waiting &&
+            f->now >= f->j[i].begin) /* ineligible jobs are not in the queue */
             q[nq++] = &f->j[i];
     qsort(q, (size_t)nq, sizeof *q, by_priority);
     for (int i = 0; i < nq; i++) {
@@ -214,7 +217,7 @@ static void fake_schedule(fake *f)
         int nodes[MAXN];
         uint32_t count = 0;
         const char *p = j->req;
-        bool ok = !j->refuse && *p != '\0' && f->now >= j->begin; /* the engine always pins */
+        bool ok = !j->refuse && *p != '\0'; /* the engine always pins */
         while (ok && *p != '\0') {
             size_t len = strcspn(p, ",");
             int k = node_index(f, p, len);
@@ -272,6 +275,7 @@ static csl_snapshot fake_snapshot(fake *f)
         s->num_nodes = j->nodes;
         s->mem_mib = j->mem;
         s->time_limit = j->limit;
+        s->nice = j->nice;
         if (j->phase == CSL_JOB_RUNNING) {
             for (uint32_t k = 0; k < j->nwhere; k++) {
                 f->anames[i][k] = f->n[j->where[k]].name;
@@ -496,6 +500,49 @@ START_TEST(requeued_job_waits_for_its_begin_time)
 }
 END_TEST
 
+START_TEST(preemption_requeues_and_reruns_the_victim)
+{
+    fake *f = calloc(1, sizeof *f);
+    add_node(f, "n1", 4, 4000);
+    csl_config cfg;
+    csl_config_init(&cfg);
+    cfg.policy = CS_QUEUE_PRIORITY;
+    cfg.head_of_line = CS_HOL_STRICT;
+    cfg.preemption = 1;
+    cfg.check = 1;
+    csl_engine *e = NULL;
+    ck_assert_int_eq(csl_engine_create(&cfg, &e), 0);
+    add_job(f, 4, 1, 50, "a", 1); /* job 1, nice 0: priority 0 */
+    cycle(f, e);
+    fake_schedule(f);
+    add_job(f, 4, 1, 5, "b", 1)->nice = -10; /* job 2: priority 10 */
+    fake_advance(f, 1);                     /* t = 1 */
+    cycle(f, e);
+    /* Job 2 outranks job 1 and needs the whole node: requeue 1, start 2. */
+    ck_assert_int_eq(f->nlog, 3);
+    expect(f, 0, 'R', 1, "n1");
+    expect(f, 1, 'Q', 1, NULL);
+    expect(f, 2, 'R', 2, "n1");
+    fake_schedule(f);
+    ck_assert_int_eq(fjob_get(f, 2)->phase, CSL_JOB_RUNNING);
+    fake_advance(f, 1); /* t = 2: job 1 pending, not before t = 11 */
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 4);
+    expect(f, 3, 'H', 1, NULL);
+    fake_advance(f, 5); /* t = 7: job 2 ended at t = 6 */
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 4); /* n1 is free, but job 1 may not start yet */
+    fake_advance(f, 4); /* t = 11 */
+    cycle(f, e);
+    ck_assert_int_eq(f->nlog, 5);
+    expect(f, 4, 'R', 1, "n1");
+    fake_schedule(f);
+    ck_assert_int_eq(fjob_get(f, 1)->phase, CSL_JOB_RUNNING);
+    csl_engine_destroy(e);
+    free(f);
+}
+END_TEST
+
 START_TEST(drained_node_takes_nothing_new)
 {
     fake *f = two_nodes();
@@ -714,6 +761,7 @@ int main(void)
     tcase_add_test(tc, cancelled_pending_job_is_dropped);
     tcase_add_test(tc, node_down_before_start_moves_the_job);
     tcase_add_test(tc, requeued_job_waits_for_its_begin_time);
+    tcase_add_test(tc, preemption_requeues_and_reruns_the_victim);
     tcase_add_test(tc, drained_node_takes_nothing_new);
     tcase_add_test(tc, stale_pin_times_out);
     tcase_add_test(tc, foreign_jobs_take_room);
