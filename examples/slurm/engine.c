@@ -848,7 +848,9 @@ int csl_engine_create(const csl_config *cfg, csl_engine **out)
     e->stats = &scratch;
     const char *names[NUM_RESOURCES] = {"cpu", "mem_mib"};
     cs_status st = cs_pool_create(NUM_RESOURCES, names, NULL, NULL, &e->pool);
-    if (st == CS_OK && cfg->use_predictions) {
+    /* The predictor always learns from finished jobs; --predict decides
+     * whether the policy uses it. */
+    if (st == CS_OK) {
         cs_predict_options po;
         cs_predict_options_init(&po, sizeof po);
         po.num_features = NUM_FEATURES;
