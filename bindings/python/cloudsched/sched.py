@@ -151,7 +151,6 @@ class Scheduler(Handle):
             ...                           # start the work
         sched.complete(1, now=30)
 
-
     Options left as ``None`` take the library's defaults [in brackets]:
 
     Args:
