@@ -472,17 +472,20 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
         return CS_ERR_OVERFLOW;
     if (!cs__idmap_reserve(&s->a, &s->task_map, 1))
         return CS_ERR_NOMEM;
-    /* The estimate in use: a prediction when the options ask for one. */
+    /* The estimate in use: a prediction when the options ask for one. The
+     * predictor is asked whenever there is one, so that a feature count it
+     * cannot learn from is refused here rather than lost at completion. */
     double user_estimate = ts.runtime_estimate;
     int source = 0;
-    if (s->opt.predictor != NULL && s->opt.use_predictions) {
+    if (s->opt.predictor != NULL) {
         double est, upper;
         cs_predict_source src;
-        st = cs_predict_estimate(s->opt.predictor, ts.tenant, ts.features, ts.num_features,
+        st = cs_predict_estimate(s->opt.predictor, ts.tenant,
+                                 ts.num_features ? ts.features : NULL, ts.num_features,
                                  ts.runtime_estimate, &est, &upper, &src);
         if (st == CS_ERR_DIMENSION)
             return st;
-        if (st == CS_OK && est > 0.0 && isfinite(est)) {
+        if (s->opt.use_predictions && st == CS_OK && est > 0.0 && isfinite(est)) {
             ts.runtime_estimate = est;
             source = (int)src;
         }

@@ -903,6 +903,13 @@ START_TEST(predictions_enable_backfill)
         } else {
             ck_assert_uint_eq(w.ndec, 0);
         }
+        /* A feature count the predictor cannot learn from is refused at
+         * submit, with or without use_predictions (default: 0 features). */
+        double feats[2] = {1.0, 2.0};
+        cs_task_spec f = task('F', two, 1, 10);
+        f.features = feats;
+        f.num_features = 2;
+        ck_assert_int_eq(cs_sched_submit(w.sched, &f, 100), CS_ERR_DIMENSION);
         world_free(&w);
         cs_predict_destroy(pred);
     }
@@ -1004,7 +1011,7 @@ START_TEST(bad_input)
     ck_assert_int_eq(cs_sched_submit(w.sched, &t, 5), CS_ERR_EXISTS);
     t = task(3, d, 1, 10);
     ck_assert_int_eq(cs_sched_submit(w.sched, &t, 4), CS_ERR_INVALID); /* time back */
-    ck_assert_int_eq(cs_sched_submit(w.sched, &t, NAN), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_sched_submit(w.sched, &t, (double)NAN), CS_ERR_INVALID);
     t.runtime_estimate = -1;
     ck_assert_int_eq(cs_sched_submit(w.sched, &t, 5), CS_ERR_INVALID);
     ck_assert_int_eq(cs_sched_submit(w.sched, NULL, 5), CS_ERR_INVALID);
@@ -1012,7 +1019,7 @@ START_TEST(bad_input)
     ck_assert_int_eq(cs_sched_step(w.sched, 4, w.dec, 8, &n), CS_ERR_INVALID);
     ck_assert_int_eq(cs_sched_step(w.sched, 5, w.dec, 0, &n), CS_ERR_INVALID);
     ck_assert_int_eq(cs_sched_step(w.sched, 5, NULL, 8, &n), CS_ERR_INVALID);
-    ck_assert_int_eq(cs_sched_step(w.sched, INFINITY, w.dec, 8, &n), CS_ERR_INVALID);
+    ck_assert_int_eq(cs_sched_step(w.sched, (double)INFINITY, w.dec, 8, &n), CS_ERR_INVALID);
     ck_assert_int_eq(cs_sched_complete(w.sched, 1, 5), CS_ERR_STATE); /* not started */
     ck_assert_int_eq(cs_sched_complete(w.sched, 77, 5), CS_ERR_NOT_FOUND);
     ck_assert_int_eq(cs_sched_node_down(w.sched, 77, 5, NULL, 0, NULL), CS_ERR_NOT_FOUND);
