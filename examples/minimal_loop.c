@@ -31,9 +31,9 @@ typedef struct job {
 int main(void)
 {
     job jobs[] = {
-        {0, 30, 40, 4000, 8192, NAN},  {1, 10, 20, 8000, 16384, NAN},
-        {2, 50, 60, 6000, 4096, NAN},  {3, 5, 10, 1000, 1024, NAN},
-        {4, 20, 30, 8000, 32768, NAN}, {6, 8, 10, 2000, 2048, NAN},
+        {0, 30, 40, 4000, 8192, (double)NAN},  {1, 10, 20, 8000, 16384, (double)NAN},
+        {2, 50, 60, 6000, 4096, (double)NAN},  {3, 5, 10, 1000, 1024, (double)NAN},
+        {4, 20, 30, 8000, 32768, (double)NAN}, {6, 8, 10, 2000, 2048, (double)NAN},
     };
     const int njobs = (int)(sizeof jobs / sizeof jobs[0]);
 
@@ -92,7 +92,7 @@ int main(void)
         }
         CHECK(cs_sched_check(sched));
         /* Jump to the next event. */
-        double next = INFINITY;
+        double next = (double)INFINITY;
         if (next_arrival < njobs)
             next = jobs[next_arrival].arrival;
         for (int i = 0; i < njobs; i++)
