@@ -18,6 +18,7 @@
 #include "cloudsched/predict.h"
 #include "internal.h"
 #include "pool_internal.h"
+#include "fair_internal.h"
 #include "queue_internal.h"
 #include "task_internal.h"
 
@@ -497,6 +498,15 @@ cs_status cs_sched_submit(cs_sched *s, const cs_task_spec *spec, double now)
         return st;
     st = cs_queue_push(s->queue, &ts, now);
     if (st != CS_OK) {
+        cs__free(&s->a, t.block);
+        return st;
+    }
+    /* The tenant must be known to the fair state before its task can start
+     * (a step may not fail half-way). Fair-share and DRF queues made it
+     * known on the push; other policies do it here. */
+    if (cs__fair_find(s->fair, ts.tenant) == CS_IDMAP_MISSING &&
+        (st = cs_fair_set_weight(s->fair, ts.tenant, 1.0)) != CS_OK) {
+        (void)cs_queue_remove(s->queue, ts.id);
         cs__free(&s->a, t.block);
         return st;
     }
@@ -1888,9 +1898,14 @@ cs_status cs_sched_counts_get(const cs_sched *s, cs_sched_counts *counts)
 cs_status cs_sched_pending_order(cs_sched *s, double now, uint64_t *ids, size_t capacity,
                                  size_t *count)
 {
-    if (s == NULL || count == NULL || (capacity > 0 && ids == NULL) || !isfinite(now))
+    if (s == NULL || count == NULL || (capacity > 0 && ids == NULL) || !time_ok(s, now))
         return CS_ERR_INVALID;
-    return cs_queue_order(s->queue, now, ids, capacity, count);
+    /* Listing moves the queue's clock (HRRN ratios are read at now), so the
+     * scheduler's clock moves with it: a later call may not go back. */
+    cs_status st = cs_queue_order(s->queue, now, ids, capacity, count);
+    if (st == CS_OK)
+        s->now = now;
+    return st;
 }
 
 cs_status cs_sched_set_tenant_weight(cs_sched *s, uint64_t tenant, double weight)

@@ -1036,7 +1036,8 @@ END_TEST
 
 /* What a caller can observe: counts, pending order, every task's state and
  * placement, and the pool's allocations. */
-static void observe(cs_sched *s, cs_pool *pool, uint64_t max_id, char *buf, size_t cap)
+static void observe(cs_sched *s, cs_pool *pool, double now, uint64_t max_id, char *buf,
+                    size_t cap)
 {
     size_t len = 0;
     cs_sched_counts c = {.size = sizeof c};
@@ -1046,7 +1047,7 @@ static void observe(cs_sched *s, cs_pool *pool, uint64_t max_id, char *buf, size
                             (unsigned long long)c.running, (unsigned long long)c.done);
     uint64_t order[512];
     size_t n = 0;
-    cs_sched_pending_order(s, 1e9, order, 512, &n);
+    ck_assert_int_eq(cs_sched_pending_order(s, now, order, 512, &n), CS_OK);
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(buf + len, cap - len, "%llu,", (unsigned long long)order[i]);
     for (uint64_t id = 0; id <= max_id; id++) {
@@ -1109,14 +1110,14 @@ START_TEST(oom_submit_and_step)
         t.labels = id % 11 == 0 ? &lab : NULL; /* unsatisfiable: stays pending */
         t.num_labels = id % 11 == 0;
         for (long k = 1;; k++) {
-            observe(s, pool, 64, before, sizeof before);
+            observe(s, pool, now, 64, before, sizeof before);
             test_alloc_fail_after(&ta, k);
             cs_status st = cs_sched_submit(s, &t, now);
             test_alloc_fail_after(&ta, 0);
             if (st == CS_OK)
                 break;
             ck_assert_int_eq(st, CS_ERR_NOMEM);
-            observe(s, pool, 64, after, sizeof after);
+            observe(s, pool, now, 64, after, sizeof after);
             ck_assert_str_eq(before, after);
             ck_assert_int_eq(cs_sched_check(s), CS_OK);
         }
@@ -1124,14 +1125,14 @@ START_TEST(oom_submit_and_step)
         if (id % 4 == 0) {
             size_t n;
             for (long k = 1;; k++) {
-                observe(s, pool, 64, before, sizeof before);
+                observe(s, pool, now, 64, before, sizeof before);
                 test_alloc_fail_after(&ta, k);
                 cs_status st = cs_sched_step(s, now, dec, 64, &n);
                 test_alloc_fail_after(&ta, 0);
                 if (st == CS_OK)
                     break;
                 ck_assert_int_eq(st, CS_ERR_NOMEM);
-                observe(s, pool, 64, after, sizeof after);
+                observe(s, pool, now, 64, after, sizeof after);
                 ck_assert_str_eq(before, after);
             }
             ck_assert_int_eq(cs_sched_check(s), CS_OK);

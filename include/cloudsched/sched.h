@@ -391,11 +391,12 @@ CS_API cs_status cs_sched_counts_get(const cs_sched *sched, cs_sched_counts *cou
 /**
  * @brief Ids of the pending tasks in the order the next step would examine them.
  * @param[in,out] sched the scheduler (the queue may refresh cached keys).
- * @param[in] now time (not recorded).
+ * @param[in] now time: like every call, not earlier than the last one, and
+ *            later calls may not go back before it (HRRN ratios are read at it).
  * @param[out] ids buffer (may be NULL when capacity is 0).
  * @param[in] capacity entries in ids; the first `capacity` are written.
  * @param[out] count min(capacity, pending).
- * @return ::CS_OK; ::CS_ERR_INVALID; ::CS_ERR_NOMEM.
+ * @return ::CS_OK; ::CS_ERR_INVALID (NULL pointers, decreasing now); ::CS_ERR_NOMEM.
  */
 CS_API cs_status cs_sched_pending_order(cs_sched *sched, double now, uint64_t *ids,
                                         size_t capacity, size_t *count);
